@@ -1,0 +1,146 @@
+"""Mathematical answers: where a solution states its final answer, and when two answers agree.
+
+Extraction looks, in order, for the last ``\\boxed{...}`` (MATH style), the last ``#### ...``
+line (GSM8K style), an "answer is ..." / "Answer: ..." / "A: ..." statement, and finally the
+last number in the text. Comparison is math-verify's (sympy-based: fractions, decimals, LaTeX,
+tuples, sets, intervals, equations).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from fractions import Fraction
+from typing import Any
+
+from uniscale.answers import _mathverify
+from uniscale.answers.numeric import extract_number, number_text
+
+__all__ = ["extract_math", "last_boxed", "math_equal", "math_key"]
+
+logger = logging.getLogger(__name__)
+
+_BOX_OPENERS = ("\\boxed", "\\fbox")
+_HASHES = re.compile(r"####\s*([^\n]*)")
+_STATEMENT = re.compile(
+    r"(?:(?i:final answer|the answer|answer)\s*(?:is|:|=)|^A:)\s*:?\s*([^\n]+)", re.M
+)
+_INLINE_MATH = re.compile(r"\$\$?(.+?)\$\$?|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+_TRAILING = " \t.;,!"
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}`` / ``\\fbox{...}`` (braces balanced), or None.
+
+    >>> last_boxed(r"so $x = \\boxed{\\frac{1}{2}}$.")
+    '\\\\frac{1}{2}'
+    """
+    start = max(text.rfind(opener) for opener in _BOX_OPENERS)
+    while start >= 0:
+        brace = text.find("{", start)
+        between = text[start:brace] if brace >= 0 else ""
+        if brace >= 0 and between.rstrip() in _BOX_OPENERS:
+            depth = 0
+            for index in range(brace, len(text)):
+                char = text[index]
+                if char == "{":
+                    depth += 1
+                elif char == "}":
+                    depth -= 1
+                    if depth == 0:
+                        return text[brace + 1 : index].strip()
+        # Unbalanced or "\boxed 5" without braces: try the opener before this one.
+        start = max(text.rfind(opener, 0, start) for opener in _BOX_OPENERS)
+    return None
+
+
+def _clean_statement(span: str) -> str | None:
+    """Reduce "the answer is $\\frac{1}{2}$ cups." to the answer itself."""
+    inline = _INLINE_MATH.search(span)
+    if inline:
+        return next(group for group in inline.groups() if group is not None).strip(_TRAILING)
+    span = span.strip().rstrip(_TRAILING)
+    if not span:
+        return None
+    parsed = _mathverify.parse_math_text(span)
+    if len(parsed) >= 2 and isinstance(parsed[1], str) and parsed[1].strip():
+        return parsed[1].strip()
+    return span
+
+
+def extract_math(text: str) -> str | None:
+    """Return the final answer stated in a solution, as written (LaTeX kept), or None.
+
+    Parameters
+    ----------
+    text : str
+        A full solution or reply.
+
+    Returns
+    -------
+    str or None
+        The content of the last box, of the last ``####`` line (thousands separators and
+        currency signs removed), of the last answer statement, or the last number.
+    """
+    boxed = last_boxed(text)
+    if boxed:
+        return boxed
+    hashes = _HASHES.findall(text)
+    if hashes and hashes[-1].strip():
+        answer = hashes[-1].strip().rstrip(_TRAILING)
+        # "#### $1,000" -> "1000"; anything that is not a plain number stays as written.
+        return number_text(answer) or answer
+    statements = _STATEMENT.findall(text)
+    if statements:
+        answer = _clean_statement(statements[-1])
+        if answer:
+            return answer
+    return extract_number(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(answer: str, main_thread: bool) -> tuple[Any, ...]:
+    # main_thread is part of the key: the parse made with timeouts and the one without are
+    # equal in value, but keeping them apart keeps the cache free of thread assumptions.
+    del main_thread
+    return tuple(_mathverify.parse_math(answer))
+
+
+def _parse(answer: str) -> list[Any]:
+    return list(_parsed(answer, _mathverify.on_main_thread()))
+
+
+def math_key(answer: str) -> str:
+    """Voting key of a math answer: math-verify's sympy form printed, exact for rationals.
+
+    Answers that math-verify cannot read keep their own text with whitespace removed, so they
+    still vote with identical spellings.
+    """
+    parsed = _parse(answer)
+    if parsed and not isinstance(parsed[0], str):
+        value = parsed[0]
+        if getattr(value, "is_Rational", False):
+            return str(value)  # sympy prints Rational(1, 2) as "1/2" and Integer(3) as "3"
+        if getattr(value, "is_Float", False):
+            # Decimals math-verify kept as floats: round them the way it compares them (6
+            # decimals) and print them as the exact fraction, so "1.5" and "3/2" vote together.
+            try:
+                exact = Fraction(f"{float(value):.6f}")
+            except (ValueError, OverflowError):  # inf, nan
+                return str(value)
+            return str(exact.numerator) if exact.denominator == 1 else str(exact)
+        return str(value)
+    return "".join(answer.split())
+
+
+def math_equal(a: str, b: str) -> bool:
+    """Whether math-verify considers the two answers equal (checked in both directions).
+
+    math-verify's comparison is not symmetric (equations and assignments are read against the
+    first argument), so either reading counts.
+    """
+    left, right = _parse(a), _parse(b)
+    if not left or not right:
+        return "".join(a.split()) == "".join(b.split()) and bool(a.strip())
+    return _mathverify.verify_math(left, right) or _mathverify.verify_math(right, left)

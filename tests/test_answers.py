@@ -1,0 +1,234 @@
+"""Unit tests of uniscale.answers on hand-written replies (the real-data tests are beside)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+
+import pytest
+
+from uniscale.answers import (
+    canonical_key,
+    equivalent,
+    extract_answer,
+    gold_from_gsm8k,
+    grade,
+    last_boxed,
+    normalize_date,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"Thus $x = \boxed{\frac{1}{2}}$.", r"\frac{1}{2}"),
+        (r"first \boxed{3}, then corrected: \boxed{\left(1, \frac{\pi}{2}\right)}",
+         r"\left(1, \frac{\pi}{2}\right)"),
+        (r"\fbox{7} done", "7"),
+        ("She sells 9 eggs.\n#### 1,000\n", "1000"),
+        ("so...\n#### $18.", "18"),
+        (r"#### \frac{3}{4}", r"\frac{3}{4}"),
+        (r"The final answer is $\frac{3}{4}$ cups.", r"\frac{3}{4}"),
+        ("Answer: 42 apples", "42"),
+        ("9 * 2 = 18\nA: 18", "18"),
+        ("She makes 9 * $2 = $18 every day.", "18"),
+        ("It takes 2 + 1/2 = 5/2 bolts", "5/2"),
+        ("no numbers here", None),
+    ],
+)
+def test_extract_math(text: str, expected: str | None) -> None:
+    assert extract_answer(text) == expected
+
+
+def test_last_boxed_unbalanced_falls_back_to_earlier_box() -> None:
+    assert last_boxed(r"\boxed{5} and then \boxed{6") == "5"
+    assert last_boxed("nothing boxed") is None
+
+
+@pytest.mark.parametrize(
+    ("predicted", "gold", "expected"),
+    [
+        ("0.5", r"\frac{1}{2}", True),
+        ("1/2", r"\dfrac12", True),
+        (r"\frac{2}{4}", "0.5", True),
+        ("1000", "1,000", True),
+        (r"(3, \frac{\pi}{2})", r"\left( 3, \frac{\pi}{2} \right)", True),
+        ("x^2 + 2x + 1", "(x+1)^2", True),
+        ("0.33", r"\frac{1}{3}", False),
+        ("19", "18", False),
+        (None, "18", False),
+        ("", "18", False),
+    ],
+)
+def test_grade_math(predicted: str | None, gold: str, expected: bool) -> None:
+    assert grade(predicted, gold) is expected
+
+
+def test_grade_math_off_the_main_thread() -> None:
+    """math-verify's signal timeouts cannot run in a worker; the thread must be detected."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        results = list(
+            pool.map(
+                lambda pair: grade(pair[0], pair[1]),
+                [("0.5", r"\frac{1}{2}"), ("x^2+2x+1", "(x+1)^2"), ("3", "4")],
+            )
+        )
+        key = pool.submit(canonical_key, r"\frac{4}{8}").result()
+    assert results == [True, True, False]
+    assert key == "1/2"
+
+
+@pytest.mark.parametrize(
+    ("answers", "same"),
+    [
+        (["0.5", r"\frac{1}{2}", "1/2", r"\dfrac{2}{4}"], True),
+        (["1000", "1,000", "1000.0"], True),
+        (["-3", "-3.0"], True),
+        (["3", "-3"], False),
+        (["1/3", "0.33"], False),
+    ],
+)
+def test_canonical_key_math(answers: list[str], same: bool) -> None:
+    keys = {canonical_key(answer) for answer in answers}
+    assert (len(keys) == 1) is same
+    assert None not in keys
+
+
+def test_canonical_key_missing_and_unparseable() -> None:
+    assert canonical_key(None) is None
+    assert canonical_key("   ") is None
+    # math-verify reads nothing in a bare "?": the answer still votes with its own spelling.
+    assert canonical_key("?") == canonical_key(" ? ")
+
+
+def test_equivalent_usable_as_canonical_ids_callable() -> None:
+    same = functools.partial(equivalent, kind="math")
+    assert same("0.5", r"\frac{1}{2}")
+    assert same("x = 5", "5")  # math-verify reads an assignment as its value
+    assert not same("5", "6")
+    assert not same(None, "5")
+    assert not same("5", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Yesterday was 4/30/2021, so today is 05/01/2021.", "05/01/2021"),
+        ("So the answer is May 1st, 2021.", "05/01/2021"),
+        ("the 9th of Sept. 2021", "09/09/2021"),
+        ("It is 1 May 2021", "05/01/2021"),
+        ("ISO: 2021-05-01", "05/01/2021"),
+        ("02/30/2021 is no date", None),
+        ("13/01/2021 neither", None),
+        ("I cannot tell the year.", None),
+    ],
+)
+def test_extract_date(text: str, expected: str | None) -> None:
+    assert extract_answer(text, "date") == expected
+
+
+def test_grade_and_key_date() -> None:
+    assert grade("5/1/2021", "05/01/2021", "date")
+    assert grade("May 1, 2021", "05/01/2021", "date")
+    assert not grade("05/02/2021", "05/01/2021", "date")
+    assert not grade("04/26/YYYY", "04/26/2021", "date")
+    assert canonical_key("5/1/2021", "date") == "05/01/2021"
+    assert canonical_key("05/01/2021 or 05/02/2021", "date") is None
+    assert normalize_date("Dec 31, 1999") == "12/31/1999"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The answer is (C).", "C"),
+        ("(A) looks right, but the answer is B", "B"),
+        ("Answer: **D**", "D"),
+        (r"\boxed{E}", "E"),
+        ("b", "B"),
+        ("I think the answer is a trick question", None),
+        ("Options (A) and (B); I pick (B)", "B"),
+        ("none of these", None),
+    ],
+)
+def test_extract_choice(text: str, expected: str | None) -> None:
+    assert extract_answer(text, "choice") == expected
+
+
+def test_choice_key_and_grade() -> None:
+    assert canonical_key("(b)", "choice") == "B"
+    assert canonical_key("bee", "choice") is None
+    assert grade("b", "B", "choice")
+    assert not grade("C", "B", "choice")
+
+
+@pytest.mark.parametrize(
+    ("predicted", "gold", "expected"),
+    [
+        ("18", "18", True),
+        ("$1,250.00", "1250", True),
+        ("7.00", "7", True),
+        ("18.00005", "18", True),
+        ("18.001", "18", False),
+        ("5/2", "2.5", True),
+        ("50%", "50", True),
+        ("-54", "54", False),
+        ("eighteen", "18", False),
+    ],
+)
+def test_grade_number(predicted: str, gold: str, expected: bool) -> None:
+    assert grade(predicted, gold, "number") is expected
+
+
+def test_number_keys_vote_together() -> None:
+    keys = [canonical_key(a, "number") for a in ("2.5", "5/2", "$2.50", "2.50000")]
+    assert len(set(keys)) == 1 and keys[0] == "2.5"
+    assert canonical_key("1,000", "number") == "1000"
+    assert canonical_key("-0.00001", "number") == "0"
+    assert canonical_key("n/a", "number") is None
+    assert extract_answer("from 3-5 items", "number") == "5"
+    assert extract_answer("a loss of -7.5 dollars", "number") == "-7.5"
+
+
+def test_user_extractor() -> None:
+    def last_word(text: str) -> str | None:
+        words = text.split()
+        return words[-1].strip(".").lower() if words else None
+
+    assert extract_answer("The capital is Paris.", last_word) == "paris"
+    assert extract_answer("", last_word) is None
+    assert canonical_key("  new   york ", last_word) == "new york"
+    assert grade("paris", "paris", last_word)
+    assert not grade("paris", "rome", last_word)
+    assert equivalent("a  b", "a b", last_word)
+
+    with pytest.raises(TypeError, match=r"extract_answer: the extractor .* must return str"):
+        extract_answer("text", lambda text: 3)
+
+
+def test_gold_from_gsm8k() -> None:
+    assert gold_from_gsm8k("9 * 2 = <<9*2=18>>18\n#### 18") == "18"
+    assert gold_from_gsm8k("...\n#### 1,234\n") == "1234"
+    assert gold_from_gsm8k("#### -3") == "-3"
+    with pytest.raises(ValueError, match=r"gold_from_gsm8k: solution_text has no '#### <answer>'"):
+        gold_from_gsm8k("The answer is 18.")
+    with pytest.raises(TypeError, match=r"gold_from_gsm8k: solution_text must be str, got int"):
+        gold_from_gsm8k(18)  # type: ignore[arg-type]
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match=r"extract_answer: kind must be one of .* got 'latex'"):
+        extract_answer("x", "latex")
+    with pytest.raises(ValueError, match=r"grade: kind must be one of"):
+        grade("1", "1", kind="Math")
+    with pytest.raises(TypeError, match=r"extract_answer: text must be str, got NoneType"):
+        extract_answer(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"grade: gold must be str, got int"):
+        grade("1", 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"grade: predicted must be str or None, got float"):
+        grade(1.0, "1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"grade: gold must be a non-empty answer"):
+        grade("1", " ")
+    with pytest.raises(TypeError, match=r"canonical_key: answer must be str or None, got int"):
+        canonical_key(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"equivalent: b must be str or None, got list"):
+        equivalent("1", ["1"], "math")  # type: ignore[arg-type]
