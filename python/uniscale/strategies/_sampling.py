@@ -1,0 +1,112 @@
+"""Shared by the strategies that sample whole solutions: sampling, answers and voting ids."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from uniscale.answers import canonical_key, extract_answer
+from uniscale.strategies.base import Tracker
+from uniscale.strategies.prompts import build_messages
+
+logger = logging.getLogger(__name__)
+
+
+async def sample_solutions(
+    tracker: Tracker,
+    question: str,
+    *,
+    n: int,
+    answer_kind: Any,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    seed: int | None,
+    logprobs: bool,
+) -> list[Any]:
+    """n completions of the step-by-step prompt, in one ``generate`` call."""
+    outs = await tracker.generate(
+        [build_messages(question, answer_kind)],
+        n=n,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        logprobs=logprobs,
+    )
+    tracker.counts.search_steps = max(tracker.counts.search_steps, 1)
+    return list(outs[0])
+
+
+def answers_of(texts: Sequence[str], answer_kind: Any) -> list[str | None]:
+    """The answer each text states (see :func:`uniscale.answers.extract_answer`)."""
+    return [extract_answer(t, answer_kind) for t in texts]
+
+
+def vote_ids(answers: Sequence[str | None], answer_kind: Any) -> np.ndarray:
+    """int64 (N,) voting ids: equal for answers with equal canonical keys, -1 for no answer."""
+    from uniscale.aggregate import canonical_ids
+
+    keys = [canonical_key(a, answer_kind) for a in answers]
+    return np.asarray(canonical_ids(keys, equivalent="exact"), dtype=np.int64)
+
+
+def first_with_id(ids: np.ndarray, winner: int) -> int | None:
+    """Index of the first candidate whose id is ``winner``; None for the -1 sentinel."""
+    if winner < 0:
+        return None
+    hits = np.flatnonzero(ids == winner)
+    return int(hits[0]) if hits.size else None
+
+
+def completion_logprobs(completion: Any, op: str) -> tuple[float, ...]:
+    """The completion's token log-probabilities, or an error when the engine returned none."""
+    lp = completion.logprobs
+    if lp is None:
+        raise ValueError(
+            f"{op}: the engine returned no logprobs although they were asked for; the default "
+            "SelfConfidenceVerifier needs them (pass another verifier)"
+        )
+    return tuple(lp)
+
+
+def default_verifier(verifier: Any | None, engine: Any) -> Any:
+    """``verifier``, or the embedded (weak) self-confidence verifier on ``engine``."""
+    if verifier is not None:
+        from uniscale.strategies.verifiers import Verifier
+
+        if not isinstance(verifier, Verifier):
+            raise TypeError(
+                f"verifier must be a uniscale Verifier or None, got {type(verifier).__name__}"
+            )
+        return verifier
+    from uniscale.strategies.verifiers import SelfConfidenceVerifier
+
+    return SelfConfidenceVerifier(engine)
+
+
+async def score_solutions(
+    op: str,
+    verifier: Any,
+    tracker: Tracker,
+    question: str,
+    completions: Sequence[Any],
+    *,
+    reduce: str,
+) -> np.ndarray:
+    """Path score (float64 (n,)) of each whole solution; the verifier's work goes to ``tracker``.
+
+    A verifier that reads generation log-probabilities sees each solution as one step (the
+    token-to-step alignment of a whole completion is not known).
+    """
+    texts = [c.text for c in completions]
+    if verifier.uses_logprobs:
+        lps = [[completion_logprobs(c, op)] for c in completions]
+        scores = await verifier.score(question, [[t] for t in texts], logprobs=lps)
+    else:
+        scores = await verifier.score(question, texts)
+    tracker.counts.merge(scores.counts)
+    return scores.path_scores(reduce)
