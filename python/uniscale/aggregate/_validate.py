@@ -178,7 +178,7 @@ def check_offsets(op: str, offsets: Any, n_steps: int) -> np.ndarray:
             f"MAX_ROWS={MAX_ROWS} are supported"
         )
     host = offsets.detach().cpu().numpy() if is_torch_tensor(offsets) else offsets
-    host = np.asarray(host, dtype=np.int64)
+    host = np.array(host, dtype=np.int64)  # a private copy: backends may hand it to torch
     if host[0] != 0:
         raise ValueError(f"{op}: offsets[0] must be 0; got {int(host[0])}")
     steps = np.diff(host)
