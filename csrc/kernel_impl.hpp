@@ -1,0 +1,177 @@
+// Body of the SIMD kernels. Included by kernels_<isa>.cpp, each compiled with its own target
+// flags and defining UNISCALE_KERNEL_NS, UNISCALE_VEC_BYTES, UNISCALE_TILE_ROWS and
+// UNISCALE_TILE_VECS.
+//
+// Everything here lives in an anonymous namespace and uses no standard-library templates: an
+// inline function compiled with AVX-512 flags must never be merged by the linker with the generic
+// copy, or a CPU without AVX-512 would run it.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels.hpp"
+
+namespace uniscale::core::UNISCALE_KERNEL_NS {
+namespace {
+
+using i64 = std::int64_t;
+
+template <typename T>
+struct Simd {
+  static constexpr int W = UNISCALE_VEC_BYTES / static_cast<int>(sizeof(T));
+  typedef T vec __attribute__((vector_size(UNISCALE_VEC_BYTES)));
+  static inline vec load(const T* p) {
+    vec v;
+    __builtin_memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static inline void store(T* p, vec v) { __builtin_memcpy(p, &v, sizeof(v)); }
+  static inline vec zero() { return vec{} - vec{}; }
+  static inline T hsum(vec v) {
+    T s = 0;
+    for (int i = 0; i < W; ++i) s += v[i];
+    return s;
+  }
+};
+
+// Register tile: R rows of X times C vectors of columns of M, over the whole k range. Each row's
+// part of x^T M x is reduced right away so the (rows x d) product X M is never written out.
+template <typename T, int R, int C>
+inline void tile(const T* X, i64 ldx, const T* M, i64 ldm, int d, i64 j0, T* quad) {
+  using S = Simd<T>;
+  using vec = typename S::vec;
+  vec acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = S::zero();
+  const T* mp = M + j0;
+  for (int k = 0; k < d; ++k, mp += ldm) {
+    vec m[C];
+    for (int c = 0; c < C; ++c) m[c] = S::load(mp + c * S::W);
+    for (int r = 0; r < R; ++r) {
+      const T xv = X[r * ldx + k];
+      for (int c = 0; c < C; ++c) acc[r][c] += xv * m[c];
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    vec s = acc[r][0] * S::load(X + r * ldx + j0);
+    for (int c = 1; c < C; ++c) s += acc[r][c] * S::load(X + r * ldx + j0 + c * S::W);
+    quad[r] += S::hsum(s);
+  }
+}
+
+template <typename T, int R>
+inline void row_block(const T* X, i64 ldx, const T* M, i64 ldm, const T* theta, int d, T* mean,
+                      i64 ms, T* width, i64 ws) {
+  using S = Simd<T>;
+  using vec = typename S::vec;
+  constexpr int C = UNISCALE_TILE_VECS;
+  const int nv = (d + S::W - 1) / S::W;
+  T quad[R];
+  for (int r = 0; r < R; ++r) quad[r] = 0;
+  int v = 0;
+  for (; v + C <= nv; v += C) tile<T, R, C>(X, ldx, M, ldm, d, static_cast<i64>(v) * S::W, quad);
+  const int rest = nv - v;
+  const i64 j0 = static_cast<i64>(v) * S::W;
+  if constexpr (C > 3) {
+    if (rest == 3) tile<T, R, 3>(X, ldx, M, ldm, d, j0, quad);
+  }
+  if constexpr (C > 2) {
+    if (rest == 2) tile<T, R, 2>(X, ldx, M, ldm, d, j0, quad);
+  }
+  if (rest == 1) tile<T, R, 1>(X, ldx, M, ldm, d, j0, quad);
+  for (int r = 0; r < R; ++r) {
+    const T* x = X + r * ldx;
+    vec acc = S::zero();
+    for (int u = 0; u < nv; ++u) acc += S::load(x + u * S::W) * S::load(theta + u * S::W);
+    mean[r * ms] = S::hsum(acc);
+    const T q = quad[r] > T(0) ? quad[r] : T(0);  // rounding can make a tiny quadratic negative
+    width[r * ws] = __builtin_sqrt(q);
+  }
+}
+
+template <typename T>
+void score(const T* X, i64 ldx, i64 n, const T* M, i64 ldm, const T* theta, int d, T* mean,
+           i64 ms, T* width, i64 ws) {
+  constexpr int R = UNISCALE_TILE_ROWS;
+  i64 i = 0;
+  for (; i + R <= n; i += R)
+    row_block<T, R>(X + i * ldx, ldx, M, ldm, theta, d, mean + i * ms, ms, width + i * ws, ws);
+  // Leftover rows in blocks of 4, 2, 1 so a single decision does not pay for R rows.
+  if constexpr (R > 4) {
+    if (n - i >= 4) {
+      row_block<T, 4>(X + i * ldx, ldx, M, ldm, theta, d, mean + i * ms, ms, width + i * ws, ws);
+      i += 4;
+    }
+  }
+  if (n - i >= 2) {
+    row_block<T, 2>(X + i * ldx, ldx, M, ldm, theta, d, mean + i * ms, ms, width + i * ws, ws);
+    i += 2;
+  }
+  if (n - i >= 1) row_block<T, 1>(X + i * ldx, ldx, M, ldm, theta, d, mean + i * ms, ms,
+                                  width + i * ws, ws);
+}
+
+void score_f64(const double* X, i64 ldx, i64 n, const double* M, i64 ldm, const double* theta,
+               int d, double* mean, i64 ms, double* width, i64 ws) {
+  score<double>(X, ldx, n, M, ldm, theta, d, mean, ms, width, ws);
+}
+
+void score_f32(const float* X, i64 ldx, i64 n, const float* M, i64 ldm, const float* theta, int d,
+               float* mean, i64 ms, float* width, i64 ws) {
+  score<float>(X, ldx, n, M, ldm, theta, d, mean, ms, width, ws);
+}
+
+void symv(const double* M, i64 ld, const double* x, int d, double* u) {
+  using S = Simd<double>;
+  using vec = S::vec;
+  constexpr int C = 4;
+  const int nv = static_cast<int>(ld / S::W);
+  int v = 0;
+  for (; v + C <= nv; v += C) {
+    vec acc[C];
+    for (int c = 0; c < C; ++c) acc[c] = S::zero();
+    const double* mp = M + v * S::W;
+    for (int k = 0; k < d; ++k, mp += ld)
+      for (int c = 0; c < C; ++c) acc[c] += x[k] * S::load(mp + c * S::W);
+    for (int c = 0; c < C; ++c) S::store(u + (v + c) * S::W, acc[c]);
+  }
+  for (; v < nv; ++v) {
+    vec acc = S::zero();
+    const double* mp = M + v * S::W;
+    for (int k = 0; k < d; ++k, mp += ld) acc += x[k] * S::load(mp);
+    S::store(u + v * S::W, acc);
+  }
+}
+
+void rank1(double* A, double* Ainv, i64 ld, const double* x, const double* u, double gamma,
+           int d) {
+  using S = Simd<double>;
+  const int nv = static_cast<int>(ld / S::W);
+  const double ig = 1.0 / gamma;
+  double xu = 0;
+  for (int k = 0; k < d; ++k) xu += x[k] * u[k];
+  // x^T Ainv x >= 0 because Ainv is positive definite, so the root is real and >= 1.
+  const double scale = ig / __builtin_sqrt(1.0 + xu * ig);
+  for (int k = 0; k < d; ++k) {
+    double* a = A + k * ld;
+    double* ai = Ainv + k * ld;
+    const double xk = x[k];
+    const double wk = u[k] * scale;
+    if (gamma == 1.0) {
+      for (int v = 0; v < nv; ++v) {
+        const i64 o = static_cast<i64>(v) * S::W;
+        S::store(a + o, S::load(a + o) + xk * S::load(x + o));
+        S::store(ai + o, S::load(ai + o) - wk * (scale * S::load(u + o)));
+      }
+    } else {
+      for (int v = 0; v < nv; ++v) {
+        const i64 o = static_cast<i64>(v) * S::W;
+        S::store(a + o, gamma * S::load(a + o) + xk * S::load(x + o));
+        S::store(ai + o, ig * S::load(ai + o) - wk * (scale * S::load(u + o)));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace uniscale::core::UNISCALE_KERNEL_NS
