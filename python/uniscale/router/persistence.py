@@ -1,0 +1,196 @@
+"""Saving and loading a Router: a directory with ``router.json`` and ``arrays.npz``.
+
+* ``router.json``: ``{"format": "uniscale.router", "version": 1, ...}`` with the arm space, reward
+  and budget settings, featurizer names and configs, the policy's scalars, the RNG states, the
+  decision counter, pending decisions (without their feature rows) and recently closed ids.
+* ``arrays.npz``: every array (projection, policy core, pending feature rows, per-arm costs),
+  read back with ``allow_pickle=False``. No pickle anywhere.
+
+Atomicity: the state is written to a fresh sibling directory and fsynced, then renamed into
+place; an existing directory at ``path`` is first renamed aside and deleted only after the new
+one is in place, so a crash leaves either the old or the new state (plus a stray temporary
+directory at worst), never a mix. Loading checks the format name and version and raises
+:class:`~uniscale.errors.StateFileError` on anything truncated, foreign or of another version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from uniscale.errors import StateFileError
+
+if TYPE_CHECKING:
+    from uniscale.router.router import Router
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FORMAT", "VERSION", "save_router", "load_router"]
+
+FORMAT = "uniscale.router"
+VERSION = 1
+
+
+def _router_state(router: Router) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    arrays: dict[str, np.ndarray] = {}
+    joint_meta, joint_arrays = router.joint.state()
+    arrays.update({f"joint.{k}": v for k, v in joint_arrays.items()})
+    policy_meta, policy_arrays = router.policy.state_dict()
+    arrays.update({f"policy.{k}": v for k, v in policy_arrays.items()})
+    store_meta, store_arrays = router.store.state()
+    arrays.update({f"store.{k}": v for k, v in store_arrays.items()})
+    arrays["costs.sum"] = router.costs.sum.copy()
+    arrays["costs.count"] = router.costs.count.copy()
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "arm_space": router.arm_space.to_dict(),
+        "reward": router.reward.to_dict(),
+        "budget": None if router.budget is None else router.budget.state(),
+        "seed": router.seed,
+        "featurizer": {"name": router.featurizer.name, "config": router.featurizer.config()},
+        "arm_featurizer": router.arm_featurizer.config(),
+        "joint": joint_meta,
+        "policy": policy_meta,
+        "store": store_meta,
+        "rng": router.rng.bit_generator.state,
+        "tag": router._tag,
+        "counter": router._counter,
+        "cost_lo": router.cost_lo,
+        "cost_hi": router.cost_hi,
+    }
+    return meta, arrays
+
+
+def save_router(router: Router, path: str | Path) -> None:
+    """Write ``router``'s state to directory ``path`` (created or replaced atomically)."""
+    path = Path(path)
+    meta, arrays = _router_state(router)
+    text = json.dumps(meta, indent=1, allow_nan=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        with open(tmp / "arrays.npz", "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        with open(tmp / "router.json", "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        old = None
+        if path.exists():
+            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
+            os.rename(path, old)
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    logger.info("router state saved to %s", path)
+
+
+def load_router(path: str | Path, *, clock: Callable[[], float] | None = None) -> Router:
+    """Rebuild the router saved at ``path``."""
+    from uniscale.router.arms import ArmSpace
+    from uniscale.router.budget import BudgetController
+    from uniscale.router.decisions import DecisionStore
+    from uniscale.router.joint import JointFeaturizer
+    from uniscale.router.reward import RewardConfig
+    from uniscale.router.router import Router
+
+    path = Path(path)
+    op = "Router.load"
+    try:
+        meta = json.loads((path / "router.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StateFileError(f"{op}: no router.json in {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise StateFileError(f"{op}: {path / 'router.json'} is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise StateFileError(f"{op}: {path} does not hold a {FORMAT} state")
+    if meta.get("version") != VERSION:
+        raise StateFileError(
+            f"{op}: state version {meta.get('version')!r}, this uniscale reads version {VERSION}"
+        )
+    try:
+        with np.load(path / "arrays.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise StateFileError(f"{op}: no arrays.npz in {path}") from None
+    except (ValueError, OSError) as exc:
+        raise StateFileError(f"{op}: {path / 'arrays.npz'} is unreadable: {exc}") from None
+
+    def sub(prefix: str) -> dict[str, np.ndarray]:
+        n = len(prefix) + 1
+        return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix + ".")}
+
+    try:
+        space = ArmSpace.from_dict(meta["arm_space"])
+        policy_meta = meta["policy"]
+        af = dict(meta["arm_featurizer"])
+        af_kwargs = {
+            "model_onehot": af["model_onehot"],
+            "description_dim": af["description_dim"],
+            "kinds": af["kinds"],
+            "models": af["models"] or None,
+        }
+        router = Router(
+            space,
+            policy=policy_meta["name"],
+            featurizer=meta["featurizer"]["name"],
+            _featurizer_config=meta["featurizer"]["config"],
+            reward=RewardConfig(**meta["reward"]),
+            seed=meta["seed"],
+            ttl_s=meta["store"]["ttl_s"],
+            projection=meta["joint"]["projection"],
+            dim=_saved_dim(meta["joint"], policy_meta["name"]),
+            policy_kwargs=_policy_kwargs(policy_meta),
+            arm_features=af_kwargs,
+            clock=clock,
+        )
+        router.joint = JointFeaturizer.from_state(meta["joint"], sub("joint"))
+        router.policy.load_state_dict(policy_meta, sub("policy"))
+        router.store = DecisionStore.from_state(meta["store"], sub("store"))
+        router.costs.sum = np.asarray(arrays["costs.sum"], dtype=np.float64)
+        router.costs.count = np.asarray(arrays["costs.count"], dtype=np.int64)
+        router.budget = None if meta["budget"] is None else BudgetController.from_state(meta["budget"])
+        router.rng.bit_generator.state = meta["rng"]
+        router._tag = meta["tag"]
+        router._counter = int(meta["counter"])
+        router.cost_lo, router.cost_hi = meta["cost_lo"], meta["cost_hi"]
+        router._refresh_arms()
+    except StateFileError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise StateFileError(f"{op}: {path} holds an inconsistent state: {exc!r}") from None
+    if router.policy.d != router.d or len(router.costs.sum) != len(space):
+        raise StateFileError(f"{op}: {path}: arrays do not match the arm space")
+    logger.info("router state loaded from %s (%s arms)", path, len(space))
+    return router
+
+
+def _saved_dim(joint: dict[str, Any], policy_name: str) -> int:
+    """The ``dim`` argument that makes Router rebuild the saved joint map's shape."""
+    if policy_name == "disjoint":
+        return int(joint["proj_dim"]) + 1
+    return (int(joint["proj_dim"]) + 1) * (int(joint["arm_dim"]) + 1)
+
+
+def _policy_kwargs(policy_meta: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of the saved policy, minus those the Router passes itself."""
+    cfg = dict(policy_meta["config"])
+    for key in ("d", "n_arms", "context"):
+        if key != "context" or cfg.get(key) == "joint":
+            cfg.pop(key, None)
+    return cfg

@@ -1,0 +1,467 @@
+"""The Router facade: ``decide`` a request, take ``feedback``, ``save`` and ``load``.
+
+Flow of :meth:`Router.decide`: query features ``phi = featurizer([text])`` (outside the lock),
+then under the lock: the joint rows ``X = g(phi, psi(arms))`` (:mod:`uniscale.router.joint`, with
+``[psi, 1]`` cached per arm set), the budget price as a penalty, the policy's ``select`` with the
+router's generator, and a pending record. :meth:`Router.feedback` merges outcome parts; once every
+part with a non-zero reward weight came (or the caller passes ``final=True``), the reward (see
+:mod:`uniscale.router.reward`) updates the policy exactly once and the decision closes.
+
+Decision ids are ``<tag>-<counter in hex>``, the tag drawn from the seeded generator at
+construction, so a router restored from a save issues the same ids a never-stopped one would.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from uniscale.router.arm_features import ArmFeaturizer
+from uniscale.router.arms import Arm, ArmSpace, ModelEntry
+from uniscale.router.budget import BudgetConfig, BudgetController, CostTracker
+from uniscale.router.decisions import Decision, DecisionStore, Pending
+from uniscale.router.features import make_query_featurizer
+from uniscale.router.joint import JointFeaturizer
+from uniscale.router.policies import POLICIES, Policy, make_policy
+from uniscale.router.reward import RewardConfig, resolve_reward
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Router"]
+
+
+def _request_text(request: Any, op: str) -> str:
+    """The text to featurize: a str, or a dict's ``question``/``prompt``/``text``/last user message."""
+    if isinstance(request, str):
+        return request
+    if isinstance(request, Mapping):
+        for key in ("question", "prompt", "text"):
+            if isinstance(request.get(key), str):
+                return request[key]
+        msgs = request.get("messages")
+        if isinstance(msgs, Sequence) and not isinstance(msgs, str):
+            for m in reversed(msgs):
+                if isinstance(m, Mapping) and m.get("role") == "user" and isinstance(
+                    m.get("content"), str
+                ):
+                    return m["content"]
+        raise ValueError(
+            f"{op}: request dict needs a str 'question', 'prompt' or 'text', or 'messages' with a "
+            f"user message; got keys {sorted(request)}"
+        )
+    raise TypeError(f"{op}: request must be a str or a dict, got {type(request)!r}")
+
+
+def _unit(value: Any, name: str, op: str) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, (bool, int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number or bool, got {type(value)!r}")
+    v = float(value)
+    if not math.isfinite(v) or not 0.0 <= v <= 1.0:
+        raise ValueError(f"{op}: {name} must lie in [0, 1], got {value!r}")
+    return v
+
+
+class Router:
+    """Choose an arm per request and learn from feedback.
+
+    Parameters
+    ----------
+    arm_space : ArmSpace
+        The arms (the router owns it from now on: change it through :meth:`add_arm` /
+        :meth:`remove_arm`).
+    policy : str or Policy
+        A registry name (``"linucb"`` default, ``"disjoint"``, ``"greedy"``, ``"epsilon_greedy"``,
+        ``"thompson"``, ``"random"``, ``"fixed"``) or a policy built for this router's dimension.
+    featurizer : str or object
+        ``"hashed"`` (default, no dependencies), ``"minilm"``, or an object with ``name``,
+        ``out_dim``, ``config()`` and ``transform(texts)``.
+    reward : str, RewardConfig or mapping
+        ``"quality_priority"`` (default), ``"cost_sensitive"``, or custom weights.
+    alpha : float
+        LinUCB exploration weight (linucb and disjoint).
+    warmup : int
+        Uniform random decisions before the policy's rule takes over.
+    seed : int
+        Seeds every random choice (projection, warm-up, exploration, decision ids).
+    budget : BudgetConfig, float or None
+        Hold the average cost per request at this target (see :mod:`uniscale.router.budget`).
+    ttl_s : float
+        Seconds a decision waits for feedback.
+    dim : int
+        Target joint feature dimension d (the exact d is ``(r+1)(q+1)``).
+    projection : {"random", "pca"}
+        Query reduction; ``"pca"`` needs :meth:`fit_features` before the first decision.
+    policy_kwargs : mapping, optional
+        Extra constructor arguments of the policy (``epsilon``, ``v``, ``lam``, ``gamma``, ``arm``).
+    arm_features : mapping, optional
+        Arguments of :class:`ArmFeaturizer` (``model_onehot``, ``description_dim``).
+    clock : callable, optional
+        Returns the current time in seconds (default ``time.time``); for tests.
+    """
+
+    def __init__(
+        self,
+        arm_space: ArmSpace,
+        *,
+        policy: str | Policy = "linucb",
+        featurizer: Any = "hashed",
+        reward: str | RewardConfig | Mapping[str, Any] = "quality_priority",
+        alpha: float = 1.0,
+        warmup: int = 50,
+        seed: int = 0,
+        budget: BudgetConfig | float | None = None,
+        ttl_s: float = 3600.0,
+        dim: int = 64,
+        projection: str = "random",
+        policy_kwargs: Mapping[str, Any] | None = None,
+        arm_features: Mapping[str, Any] | None = None,
+        clock: Callable[[], float] | None = None,
+        _featurizer_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        op = "Router"
+        if not isinstance(arm_space, ArmSpace):
+            raise TypeError(f"{op}: arm_space must be an ArmSpace, got {type(arm_space)!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"{op}: seed must be an int, got {seed!r}")
+        if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not ttl_s > 0:
+            raise ValueError(f"{op}: ttl_s must be a number > 0, got {ttl_s!r}")
+        self.reward = resolve_reward(reward)
+        if budget is not None and not isinstance(budget, BudgetConfig):
+            budget = BudgetConfig(target=budget)
+        self.budget = None if budget is None else BudgetController(budget)
+        self.arm_space = arm_space
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.featurizer = make_query_featurizer(featurizer, _featurizer_config)
+        af_kwargs = dict(arm_features or {})
+        if af_kwargs.get("description_dim"):
+            af_kwargs.setdefault("text_featurizer", self.featurizer)
+        self.arm_featurizer = ArmFeaturizer(arm_space, seed=self.seed, **af_kwargs)
+        policy_name = policy.name if isinstance(policy, Policy) else policy
+        if policy_name not in POLICIES:
+            raise ValueError(f"{op}: unknown policy {policy_name!r}, expected one of {sorted(POLICIES)}")
+        context = policy.context if isinstance(policy, Policy) else POLICIES[policy_name].context
+        q = self.arm_featurizer.dim
+        if context == "query":
+            # One model per arm: spend the whole dimension on the query.
+            self.joint = JointFeaturizer(
+                self.featurizer.out_dim, q, proj_dim=max(1, int(dim) - 1),
+                projection=projection, seed=self.seed,
+            )
+            d = self.joint.query_out_dim
+        else:
+            self.joint = JointFeaturizer(
+                self.featurizer.out_dim, q, target_dim=dim, projection=projection, seed=self.seed
+            )
+            d = self.joint.d
+        if isinstance(policy, Policy):
+            if policy.d != d:
+                raise ValueError(f"{op}: policy has d = {policy.d}, this router needs d = {d}")
+            self.policy = policy
+        else:
+            kwargs: dict[str, Any] = {"d": d, "warmup": warmup, "seed": self.seed}
+            if policy_name in ("linucb", "disjoint"):
+                kwargs["alpha"] = alpha
+            if policy_name == "disjoint":
+                kwargs["n_arms"] = len(arm_space)
+            kwargs.update(policy_kwargs or {})
+            self.policy = make_policy(policy_name, **kwargs)
+        self.store = DecisionStore(ttl_s)
+        self.costs = CostTracker(len(arm_space))
+        self.cost_lo: float | None = self.reward.cost_lo
+        self.cost_hi: float | None = self.reward.cost_hi
+        self.clock = clock or time.time
+        self._tag = f"{int(self.rng.integers(0, 2**32)):08x}"
+        self._counter = 0
+        self._lock = threading.RLock()
+        self._refresh_arms()
+
+    # ------------------------------------------------------------- arm cache
+    def _refresh_arms(self) -> None:
+        psi = self.arm_featurizer.transform(self.arm_space.arms)
+        self._psi1 = self.joint.arm_block(psi)
+        self._hints = np.array(
+            [self.arm_space.models[a.model].params * max(a.n_samples, 1) for a in self.arm_space.arms]
+        )
+
+    @property
+    def d(self) -> int:
+        """Dimension of the rows the policy reads."""
+        return self.policy.d
+
+    @property
+    def n_arms(self) -> int:
+        return len(self.arm_space)
+
+    def add_arm(self, arm: Arm, model: ModelEntry | None = None) -> int:
+        """Add an arm (and its model if new) while running; returns its index."""
+        with self._lock:
+            index = self.arm_space.add(arm, model)
+            try:
+                self.policy.add_arms(1)
+                self.costs.add_arms(1)
+                self._refresh_arms()
+            except Exception:
+                self.arm_space.remove(arm.id)
+                raise
+            logger.info("router: added arm %s at index %s", arm.id, index)
+            return index
+
+    def remove_arm(self, arm_id: Arm | str) -> int:
+        """Remove an arm; the others keep what was learned. Returns the index it had.
+
+        Pending decisions for the removed arm still close on feedback but update nothing.
+        """
+        with self._lock:
+            index = self.arm_space.index(arm_id)
+            if len(self.arm_space) == 1:
+                raise ValueError("Router.remove_arm: cannot remove the last arm")
+            self.policy.remove_arms([index])
+            self.arm_space.remove(arm_id)
+            self.costs.remove_arm(index)
+            self._refresh_arms()
+            logger.info("router: removed arm %s (index %s)", arm_id, index)
+            return index
+
+    def mask(self, **kwargs: Any) -> np.ndarray:
+        """Shortcut for :meth:`ArmSpace.mask`."""
+        return self.arm_space.mask(**kwargs)
+
+    def fit_features(self, texts: Sequence[str]) -> None:
+        """Fit the PCA query reduction on sample texts (``projection="pca"``), before learning."""
+        with self._lock:
+            if self.policy.n_updates or self.store.pending:
+                raise ValueError(
+                    "Router.fit_features: the policy already learned or decisions are pending; "
+                    "fit the features before the first decision"
+                )
+            self.joint.fit(self.featurizer.transform(list(texts)))
+
+    # ---------------------------------------------------------------- decide
+    def _penalty(self) -> np.ndarray | None:
+        if self.budget is None or self.budget.lam <= 0 or self.cost_lo is None:
+            return None
+        expected = self.costs.expected(self._hints)
+        if np.any(np.isnan(expected)):
+            return None
+        return self.budget.lam * self._normalize(expected)
+
+    def _normalize(self, cost: np.ndarray | float) -> np.ndarray:
+        c = np.asarray(cost, dtype=np.float64)
+        lo, hi = self.cost_lo, self.cost_hi
+        if lo is None or hi is None or hi <= lo:
+            return np.zeros_like(c)
+        c = np.maximum(c, lo)
+        return np.clip((np.log10(c) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)), 0, 1)
+
+    def _features(self, phi: np.ndarray) -> np.ndarray:
+        z1 = self.joint.transform_query(phi)
+        if self.policy.context == "query":
+            return z1
+        return JointFeaturizer.combine(z1, self._psi1)
+
+    def _check_mask(self, mask: Any, B: int, op: str) -> np.ndarray | None:
+        if mask is None:
+            return None
+        m = np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"{op}: mask must be a bool array, got dtype {m.dtype}")
+        if m.shape not in ((self.n_arms,), (B, self.n_arms)):
+            raise ValueError(f"{op}: mask has shape {m.shape}, expected ({self.n_arms},)")
+        return m
+
+    def decide(self, request: str | Mapping[str, Any], *, mask: Any = None) -> Decision:
+        """Choose an arm for one request.
+
+        Parameters
+        ----------
+        request : str or dict
+            The query text, or a dict with ``question``/``prompt``/``text``/``messages``.
+        mask : np.ndarray, bool, shape (K,), optional
+            True where an arm is allowed (engine up, tenant allowed, ...).
+        """
+        return self.decide_many([request], mask=mask)[0]
+
+    def decide_many(
+        self, requests: Sequence[str | Mapping[str, Any]], *, mask: Any = None
+    ) -> list[Decision]:
+        """Choose arms for B requests in one batch; ``mask`` (K,) or (B, K) bool."""
+        op = "Router.decide"
+        if isinstance(requests, (str, Mapping)) or not isinstance(requests, Sequence):
+            raise TypeError(f"{op}: requests must be a sequence, got {type(requests)!r}")
+        texts = [_request_text(r, op) for r in requests]
+        if not texts:
+            return []
+        phi = self.featurizer.transform(texts)
+        with self._lock:
+            m = self._check_mask(mask, len(texts), op)
+            return self._decide_locked(phi, m)
+
+    def _decide_locked(self, phi: np.ndarray, mask: np.ndarray | None) -> list[Decision]:
+        now = self.clock()
+        X = self._features(phi)
+        penalty = self._penalty()
+        sel = self.policy.select(X, mask, penalty, rng=self.rng)
+        self.store.purge(now)
+        out = []
+        for b in range(X.shape[0]):
+            a = int(sel.arms[b])
+            x = np.array(X[b, a] if self.policy.context == "joint" else X[b])
+            x.setflags(write=False)
+            did = f"{self._tag}-{self._counter:x}"
+            self._counter += 1
+            arm = self.arm_space[a]
+            self.store.add(did, Pending(arm.id, x, now))
+            out.append(
+                Decision(
+                    did,
+                    arm,
+                    a,
+                    _opt(sel.scores[b]),
+                    _opt(sel.widths[b]),
+                    _opt(sel.propensities[b]),
+                    x,
+                )
+            )
+        return out
+
+    # -------------------------------------------------------------- feedback
+    def feedback(
+        self,
+        decision_id: str,
+        *,
+        correct: bool | float | None = None,
+        verifier: float | None = None,
+        cost: float | None = None,
+        final: bool = False,
+    ) -> float | None:
+        """Report (part of) an outcome.
+
+        Parameters
+        ----------
+        decision_id : str
+            From :attr:`Decision.id`.
+        correct : bool or float in [0, 1], optional
+        verifier : float in [0, 1], optional
+        cost : float >= 0, optional
+            Raw cost (tokens, eFLOPs or dollars: one unit for the whole router).
+        final : bool
+            Close the decision now even if weighted parts are missing (see
+            :mod:`uniscale.router.reward`).
+
+        Returns
+        -------
+        float or None
+            The reward when this call completed the decision, else None (still waiting, or the
+            decision was already closed: a repeated feedback is ignored, never counted twice).
+
+        Raises
+        ------
+        uniscale.errors.UnknownDecisionError
+            Unknown or expired id.
+        """
+        op = "Router.feedback"
+        parts_in: dict[str, float] = {}
+        c = _unit(correct, "correct", op)
+        if c is not None:
+            parts_in["correct"] = c
+        v = _unit(verifier, "verifier", op)
+        if v is not None:
+            parts_in["verifier"] = v
+        if cost is not None:
+            if not isinstance(cost, (int, float, np.integer, np.floating)) or isinstance(cost, bool):
+                raise TypeError(f"{op}: cost must be a number, got {type(cost)!r}")
+            cf = float(cost)
+            if not math.isfinite(cf) or cf < 0:
+                raise ValueError(f"{op}: cost must be finite and >= 0, got {cost!r}")
+            parts_in["cost"] = cf
+        if not isinstance(final, bool):
+            raise TypeError(f"{op}: final must be a bool, got {type(final)!r}")
+        if not parts_in and not final:
+            raise ValueError(f"{op}: give at least one of correct, verifier, cost, or final=True")
+        with self._lock:
+            now = self.clock()
+            pending = self.store.get(decision_id, now, op)
+            if pending is None:
+                logger.debug("feedback for closed decision %s ignored", decision_id)
+                return None
+            for part, value in parts_in.items():
+                if part in pending.parts:
+                    if pending.parts[part] != value:
+                        logger.warning(
+                            "decision %s: second %s %s ignored (first was %s)",
+                            decision_id, part, value, pending.parts[part],
+                        )
+                    continue
+                pending.parts[part] = value
+                if part == "cost":
+                    self._observe_cost(pending.arm_id, value)
+            complete = all(p in pending.parts for p in self.reward.needed)
+            if not (complete or final):
+                return None
+            return self._close(decision_id, pending)
+
+    def _observe_cost(self, arm_id: str, cost: float) -> None:
+        if cost > 0:
+            if self.reward.cost_lo is None:
+                self.cost_lo = cost if self.cost_lo is None else min(self.cost_lo, cost)
+                self.cost_hi = cost if self.cost_hi is None else max(self.cost_hi, cost)
+        try:
+            self.costs.observe(self.arm_space.index(arm_id), cost)
+        except KeyError:
+            pass  # the arm was removed meanwhile
+        if self.budget is not None:
+            self.budget.observe(cost)
+
+    def _close(self, decision_id: str, pending: Pending) -> float | None:
+        parts = {k: v for k, v in pending.parts.items() if k != "cost"}
+        if "cost" in pending.parts:
+            parts["cost"] = float(self._normalize(pending.parts["cost"]))
+        if not any(p in parts for p in self.reward.needed):
+            logger.info("decision %s closed without any weighted outcome part", decision_id)
+            self.store.close(decision_id, None)
+            return None
+        reward = self.reward.combine(parts)
+        try:
+            arm_index = self.arm_space.index(pending.arm_id)
+        except KeyError:
+            logger.info("decision %s: arm %s was removed; no update", decision_id, pending.arm_id)
+            self.store.close(decision_id, reward)
+            return reward
+        self.policy.update(pending.x, arm_index, reward)
+        self.store.close(decision_id, reward)
+        return reward
+
+    @property
+    def n_pending(self) -> int:
+        return len(self.store.pending)
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> None:
+        """Write the whole state to directory ``path`` atomically (see
+        :mod:`uniscale.router.persistence`)."""
+        from uniscale.router.persistence import save_router
+
+        with self._lock:
+            save_router(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, *, clock: Callable[[], float] | None = None) -> Router:
+        """Rebuild a router saved with :meth:`save`."""
+        from uniscale.router.persistence import load_router
+
+        return load_router(path, clock=clock)
+
+
+def _opt(value: float) -> float | None:
+    v = float(value)
+    return None if math.isnan(v) else v
