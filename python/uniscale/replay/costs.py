@@ -8,7 +8,8 @@ once, plus the output tokens of the samples used.
 - eFLOPs  = the model of :mod:`uniscale.cost.eflops`: one prefill of the prompt and a decode run in
   which the n samples are decoded as parallel branches, so the run has max(L_i) steps,
   Σ L_i branch-tokens and Σ_i Σ_{s<L_i} (prompt + s) context-tokens. NaN for models whose
-  parameter count the trace does not give.
+  parameter count the trace does not give; without a KV-cache size the attention terms are
+  left out (D = 0).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def model_spec(name: str, model: TraceModel):
     from uniscale.cost.spec import ModelSpec
 
     return ModelSpec(name=name, params=float(model.params), gqa_ratio=model.gqa_ratio,
-                     kv_bytes_per_token=model.kv_bytes_per_token or 1.0,
+                     kv_bytes_per_token=model.kv_bytes_per_token,
                      price_in_per_1k=model.price_in_per_1k,
                      price_out_per_1k=model.price_out_per_1k)
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from uniscale.replay.arms import DEFAULT_N_GRID, ReplayArm, build_arms, routing_only, tts_only
 from uniscale.replay.bandit import run_policy
+from uniscale.replay.budget import BudgetPacer, budget_weights
 from uniscale.replay.cascade import cascade
 from uniscale.replay.costs import COST_UNITS, CostTables, compute_costs
 from uniscale.replay.features import (
@@ -90,7 +91,9 @@ class ReplayConfig:
         (weak: the cheapest model's first sampling config at its largest n ≤ 10; strong: the
         dearest model's first config at n = 1).
     cascade_thresholds : agreement thresholds; one cascade policy each.
-    budgets : target mean costs per query (``cost_unit``); one budget-mode run each.
+    budgets : target mean costs per query (``cost_unit``); one budget-mode run each (it learns
+        from the quality-only reward, see :mod:`uniscale.replay.budget`).
+    budget_eta : step size of the budget price.
     cost_weights : cost weights w of the sweep; one run each.
     tts_model : the model of the TTS-only subspace (default: the model with most arms).
     n_grid : candidate sample counts of the arms.
@@ -118,6 +121,7 @@ class ReplayConfig:
     cascade_strong: str | None = None
     cascade_thresholds: tuple[float, ...] = (0.6, 0.8, 1.0)
     budgets: tuple[float, ...] = ()
+    budget_eta: float = 0.05
     cost_weights: tuple[float, ...] = ()
     tts_model: str | None = None
     n_grid: tuple[int, ...] = DEFAULT_N_GRID
@@ -284,6 +288,7 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
     else:
         arm_mean = exp_cost
     normalizer = LogMinMaxNormalizer().fit(arm_mean)
+    arm_norm = np.asarray(normalizer(arm_mean), dtype=np.float64)
     phi = query_features([q.question for q in trace.queries], cfg.featurizer)
     psi = arm_features(arms, exp_cost)
     X = joint_features(phi, psi, target_dim=cfg.target_dim, projection=cfg.projection)
@@ -330,13 +335,16 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
                                           cost_unit=cfg.cost_unit, normalizer=normalizer,
                                           name=nm)
                 escalation.setdefault(nm, []).append(share)
+        if cfg.budgets:
+            t_b = StepTable.build(st, outcomes, costs, budget_weights(weights), cfg.cost_unit,
+                                  normalizer, cfg.verifier)
         for b in cfg.budgets:
             nm = f"budget@{b:g}"
-            pacer = _make_pacer(b, arm_mean, cfg, K)
+            pacer = BudgetPacer(b, arm_norm, eta=cfg.budget_eta)
             pol = _make_bandit("budget", d, cfg, st.seed)
-            log = run_policy(pol, X, table, name=nm, pacer=pacer, cost_unit=cfg.cost_unit)
-            logs[nm] = log
-            frontier_logs.setdefault(nm, []).append(log)
+            log_b = run_policy(pol, X, t_b, name=nm, pacer=pacer, cost_unit=cfg.cost_unit)
+            logs[nm] = PlayLog.from_arms(nm, table, log_b.arms)
+            frontier_logs.setdefault(nm, []).append(logs[nm])
             job += 1
             tick("playing policies", job, n_jobs)
         for w, rw in sweep_weights.items():
@@ -406,12 +414,6 @@ def _fixed_cloud(outcomes: SampledOutcomes, costs: CostTables, weights: RewardWe
     for u in COST_UNITS:
         out[u] = costs.unit(u).mean(axis=(0, 1)).tolist()
     return out
-
-
-def _make_pacer(target: float, arm_cost: np.ndarray, cfg: ReplayConfig, K: int):
-    from uniscale.replay.budget import make_pacer
-
-    return make_pacer(target, arm_cost, cfg)
 
 
 def with_overrides(config: ReplayConfig, **changes: Any) -> ReplayConfig:
