@@ -72,7 +72,11 @@ def _prm_reduce_kernel(
             elif MODE == 3:
                 acc = acc * tl.where(inside, x, 1.0)
             elif MODE == 4:
-                acc += tl.where(inside, tl.log(tl.where(inside, x, 1.0)), 0.0)
+                # log only of positive lanes: log(0) is written as -inf rather than computed,
+                # which keeps the interpreter (numpy) free of divide-by-zero warnings
+                positive = inside & (x > 0.0)
+                logs = tl.where(positive, tl.log(tl.where(positive, x, 1.0)), float("-inf"))
+                acc += tl.where(inside, logs, 0.0)
             else:
                 acc += tl.where(inside, x, 0.0)
         if MODE == 0:

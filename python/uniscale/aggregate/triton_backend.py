@@ -86,48 +86,30 @@ def kernels_module(name: str) -> ModuleType:
     return importlib.import_module(f"uniscale.kernels.{name}")
 
 
-class _Quiet:
-    """Silence numpy's floating-point warnings while the interpreter runs a kernel.
-
-    The interpreter evaluates kernels with numpy, so log(0) = -inf (a documented result) would
-    otherwise raise a RuntimeWarning; compiled kernels never warn.
-    """
-
-    def __enter__(self) -> None:
-        self._state = np.seterr(all="ignore")
-
-    def __exit__(self, *exc: Any) -> None:
-        np.seterr(**self._state)
-
-
 def majority_vote_triton(answer_ids: Any, valid: Any = None) -> VoteResult:
     """Majority vote with :mod:`uniscale.kernels.vote` on validated (B, N) tensors."""
     import torch
 
     vote = kernels_module("vote").vote
-    with _Quiet():
-        winner, total, share = vote(answer_ids, valid, None)
+    winner, total, share = vote(answer_ids, valid, None)
     return VoteResult(winner, total.to(torch.int64), share)
 
 
 def weighted_vote_triton(answer_ids: Any, weights: Any) -> WeightedVoteResult:
     """Weighted vote with :mod:`uniscale.kernels.vote` on validated (B, N) tensors."""
     vote = kernels_module("vote").vote
-    with _Quiet():
-        winner, total, share = vote(answer_ids, None, weights)
+    winner, total, share = vote(answer_ids, None, weights)
     return WeightedVoteResult(winner, total, share)
 
 
 def best_of_n_triton(scores: Any, valid: Any = None) -> BestResult:
     """Best-of-N with :mod:`uniscale.kernels.best_of_n` on validated (B, N) tensors."""
     best_of_n = kernels_module("best_of_n").best_of_n
-    with _Quiet():
-        index, score = best_of_n(scores, valid)
+    index, score = best_of_n(scores, valid)
     return BestResult(index, score)
 
 
 def prm_reduce_triton(step_scores: Any, offsets: np.ndarray, mode: str) -> Any:
     """PRM step reduction with :mod:`uniscale.kernels.prm_reduce`; offsets checked, on the host."""
     prm_reduce = kernels_module("prm_reduce").prm_reduce
-    with _Quiet():
-        return prm_reduce(step_scores, offsets, mode)
+    return prm_reduce(step_scores, offsets, mode)
