@@ -1,0 +1,234 @@
+"""Disjoint LinUCB on the compiled core: one ridge regression per arm over request contexts.
+
+For request context x = X[i] (d,) and arm a with its own A_a = lam I + sum x x^T and
+b_a = sum r x over the observations of arm a (discounted by gamma per update of that arm),
+
+    mean[i, a] = theta_a^T x,   width[i, a] = sqrt(x^T A_a^{-1} x),   ucb = mean + alpha * width.
+
+Arms can be added and removed while the model runs; the others keep what they learned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import numpy as np
+
+from uniscale import _core
+from uniscale.bandit._checks import check_alpha, check_hyper, check_int
+from uniscale.bandit.state import FORMAT_VERSION, check_state_dict, load_state, save_state
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DisjointLinUCB"]
+
+
+class DisjointLinUCB:
+    """Per-arm LinUCB over contexts X of shape (B, d), K = ``n_arms`` arms (up to thousands).
+
+    Parameters
+    ----------
+    n_arms : int
+        Number of arms K, >= 0.
+    d : int
+        Context dimension, >= 1.
+    alpha, lam, gamma, refresh_every, dtype
+        As for :class:`uniscale.bandit.LinUCB`; the refresh counter is per arm.
+
+    Notes
+    -----
+    ``update`` applies the observations of one arm in the order given and runs different arms in
+    parallel for large batches. Thread safety as for :class:`uniscale.bandit.LinUCB`.
+    """
+
+    _KIND = "DisjointLinUCB"
+
+    def __init__(
+        self,
+        n_arms: int,
+        d: int,
+        *,
+        alpha: float = 1.0,
+        lam: float = 1.0,
+        gamma: float = 1.0,
+        refresh_every: int = 4096,
+        dtype: str = "float64",
+    ) -> None:
+        n_arms = check_int(self._KIND, "n_arms", n_arms, 0)
+        d = check_int(self._KIND, "d", d, 1)
+        alpha, lam, gamma, refresh_every, dtype = check_hyper(
+            self._KIND, alpha, lam, gamma, refresh_every, dtype
+        )
+        self._m = _core.DisjointLinUCB(
+            n_arms, d, alpha=alpha, lam=lam, gamma=gamma, refresh_every=refresh_every,
+            dtype=dtype,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"DisjointLinUCB(n_arms={self.n_arms}, d={self.d}, alpha={self.alpha}, "
+            f"lam={self.lam}, gamma={self.gamma}, refresh_every={self.refresh_every}, "
+            f"dtype={self.dtype!r}, n_updates={self.n_updates})"
+        )
+
+    # ------------------------------------------------------------------ decisions and learning
+
+    def scores(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and width of every (request, arm) pair.
+
+        Parameters
+        ----------
+        X : array_like, shape (B, d), real
+
+        Returns
+        -------
+        mean, width : ndarray, shape (B, K), the model's dtype
+        """
+        return self._m.scores(X)
+
+    def select(
+        self, X: Any, mask: Any = None, penalty: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pick the arm with the highest ``mean + alpha * width - penalty`` per request.
+
+        Parameters
+        ----------
+        X : array_like, shape (B, d), real
+        mask : array_like of bool, shape (B, K), optional
+            True where allowed; a row with no allowed arm raises ValueError.
+        penalty : array_like, shape (K,) or (B, K), optional
+
+        Returns
+        -------
+        arms : ndarray of int64, shape (B,)
+            Ties go to the lowest index.
+        score : ndarray of float64, shape (B,)
+        """
+        return self._m.select(X, mask, penalty)
+
+    def update(self, arms: Any, X: Any, rewards: Any) -> None:
+        """Learn from a batch: arms int (B,) in [0, K), X (B, d), rewards (B,)."""
+        self._m.update(arms, X, rewards)
+
+    def refresh(self) -> None:
+        """Recompute every A_a^{-1} from A_a by Cholesky."""
+        failed = self._m.refresh()
+        if failed:
+            logger.warning(
+                "DisjointLinUCB.refresh: %s arm(s) have an A that is not numerically positive "
+                "definite; kept their Sherman-Morrison inverses", failed,
+            )
+
+    def add_arms(self, count: int) -> int:
+        """Append ``count`` fresh arms (A = lam I, b = 0); returns the index of the first one."""
+        return self._m.add_arms(count)
+
+    def remove_arms(self, indices: Any) -> None:
+        """Remove the given arms; the remaining arms keep their state and their order and are
+        renumbered 0 .. K' - 1 (an arm after a removed one moves down).
+
+        Parameters
+        ----------
+        indices : int or array_like of int, shape (n,)
+            Distinct arm indices in [0, K).
+        """
+        self._m.remove_arms(indices)
+
+    # ------------------------------------------------------------------ parameters
+
+    @property
+    def n_arms(self) -> int:
+        return self._m.n_arms
+
+    @property
+    def d(self) -> int:
+        return self._m.d
+
+    @property
+    def alpha(self) -> float:
+        return self._m.alpha
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self._m.alpha = check_alpha(f"{self._KIND}.alpha", value)
+
+    @property
+    def lam(self) -> float:
+        return self._m.lam
+
+    @property
+    def gamma(self) -> float:
+        return self._m.gamma
+
+    @property
+    def refresh_every(self) -> int:
+        return self._m.refresh_every
+
+    @property
+    def dtype(self) -> str:
+        return self._m.dtype
+
+    @property
+    def n_updates(self) -> int:
+        return self._m.n_updates
+
+    @property
+    def state_bytes(self) -> int:
+        return self._m.state_bytes
+
+    @property
+    def theta(self) -> np.ndarray:
+        """float64 (K, d)."""
+        return self._m.state()["theta"]
+
+    @property
+    def A(self) -> np.ndarray:
+        """float64 (K, d, d)."""
+        return self._m.state()["A"]
+
+    @property
+    def A_inv(self) -> np.ndarray:
+        """float64 (K, d, d)."""
+        return self._m.state()["A_inv"]
+
+    @property
+    def b(self) -> np.ndarray:
+        """float64 (K, d)."""
+        return self._m.state()["b"]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """int64 (K,): updates per arm."""
+        return self._m.state()["counts"]
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        """A consistent copy of the whole state (see :mod:`uniscale.bandit.state`)."""
+        sd = self._m.state()
+        sd.update(
+            format_version=FORMAT_VERSION, kind=self._KIND, d=self.d, n_arms=sd["counts"].shape[0]
+        )
+        return sd
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> DisjointLinUCB:
+        """Rebuild a model from ``state_dict()`` output; StateFileError if inconsistent."""
+        sd = check_state_dict(state, cls._KIND)
+        model = cls(
+            sd["n_arms"], sd["d"], alpha=sd["alpha"], lam=sd["lam"], gamma=sd["gamma"],
+            refresh_every=sd["refresh_every"], dtype=sd["dtype"],
+        )
+        model._m.set_state(sd, sd["n_arms"])
+        return model
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the state to ``path`` atomically (npz + JSON metadata + SHA-256, no pickle)."""
+        save_state(path, self.state_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> DisjointLinUCB:
+        """Read a model written by :meth:`save`; StateFileError if the file is damaged."""
+        return cls.from_state_dict(load_state(path, cls._KIND))

@@ -1,0 +1,384 @@
+"""numpy reference implementations of the two LinUCB models.
+
+They define the semantics the compiled core must reproduce (the test oracle) and are the
+benchmark's baseline, written the way one would in plain numpy: the widths as
+``((X @ A_inv) * X).sum(-1)``, one Sherman-Morrison step per observation, Cholesky refreshes
+through ``numpy.linalg``. Same constructor, methods, errors and state dicts as
+:class:`~uniscale.bandit.LinUCB` and :class:`~uniscale.bandit.DisjointLinUCB`; all arithmetic is
+float64 (``dtype="float32"`` only casts the returned mean and width). Not thread-safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import numpy as np
+
+from uniscale.bandit._checks import (
+    check_alpha,
+    check_arms,
+    check_choice,
+    check_hyper,
+    check_int,
+    real_array,
+)
+from uniscale.bandit.state import FORMAT_VERSION, check_state_dict, load_state, save_state
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DisjointLinUCBReference", "LinUCBReference", "sherman_morrison_step"]
+
+# Cap on the temporary (arms, B, d) product of the disjoint reference, in float64 elements.
+_CHUNK_ELEMENTS = 1 << 23
+
+
+def sherman_morrison_step(
+    A: np.ndarray, A_inv: np.ndarray, b: np.ndarray, x: np.ndarray, r: float, gamma: float
+) -> None:
+    """In place: A <- gamma A + x x^T, b <- gamma b + r x, A_inv <- (gamma A + x x^T)^{-1}.
+
+    Uses (gamma A)^{-1} = A^{-1} / gamma, then the rank-one Sherman-Morrison formula, written as
+    A_inv / gamma - w w^T with w = (A_inv x / gamma) / sqrt(1 + x^T A_inv x / gamma).
+    """
+    u = A_inv @ x
+    scale = (1.0 / gamma) / np.sqrt(1.0 + (x @ u) / gamma)
+    w = u * scale
+    A *= gamma
+    A += np.outer(x, x)
+    b *= gamma
+    b += r * x
+    A_inv *= 1.0 / gamma
+    A_inv -= np.outer(w, w)
+
+
+def _cholesky_inverse(A: np.ndarray) -> np.ndarray | None:
+    try:
+        L = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError:
+        return None
+    L_inv = np.linalg.solve(L, np.eye(A.shape[0]))
+    return L_inv.T @ L_inv
+
+
+def _select(op: str, mean: np.ndarray, width: np.ndarray, alpha: float, mask: Any, penalty: Any
+            ) -> tuple[np.ndarray, np.ndarray]:
+    B, K = mean.shape
+    m, p = check_choice(op, mask, penalty, B, K)
+    ucb = mean.astype(np.float64) + alpha * width.astype(np.float64)
+    if p is not None:
+        ucb = ucb - p
+    if m is not None:
+        ucb = np.where(m, ucb, -np.inf)
+    if B == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    arms = np.argmax(ucb, axis=1)  # first maximum: ties go to the lowest index
+    return arms.astype(np.int64), ucb[np.arange(B), arms]
+
+
+def _check_scores(op: str, X: np.ndarray, mean: np.ndarray, width: np.ndarray) -> None:
+    if not (np.isfinite(mean).all() and np.isfinite(width).all()):
+        raise ValueError(f"{op}: X is too large in magnitude, the scores overflow")
+
+
+class LinUCBReference:
+    """numpy LinUCB with shared parameters; see :class:`uniscale.bandit.LinUCB`."""
+
+    _KIND = "LinUCB"
+
+    def __init__(
+        self,
+        d: int,
+        *,
+        alpha: float = 1.0,
+        lam: float = 1.0,
+        gamma: float = 1.0,
+        refresh_every: int = 4096,
+        dtype: str = "float64",
+    ) -> None:
+        op = f"{self._KIND}Reference"
+        self.d = check_int(op, "d", d, 1)
+        self._alpha, self.lam, self.gamma, self.refresh_every, self.dtype = check_hyper(
+            op, alpha, lam, gamma, refresh_every, dtype
+        )
+        self.A = self.lam * np.eye(self.d)
+        self.A_inv = np.eye(self.d) / self.lam
+        self.b = np.zeros(self.d)
+        self.theta = np.zeros(self.d)
+        self.counts = np.zeros(0, np.int64)
+        self.n_updates = 0
+        self._since_refresh = 0
+
+    @property
+    def alpha(self) -> float:
+        return self._alpha
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self._alpha = check_alpha(f"{self._KIND}Reference.alpha", value)
+
+    @property
+    def state_bytes(self) -> int:
+        return sum(a.nbytes for a in (self.A, self.A_inv, self.b, self.theta, self.counts))
+
+    def _X(self, op: str, X: Any) -> np.ndarray:
+        return real_array(op, "X", X, (None, None, self.d), f"(B, K, d) with d = {self.d}")
+
+    def scores(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """X (B, K, d) -> mean, width (B, K)."""
+        op = f"{self._KIND}Reference.scores"
+        X = self._X(op, X)
+        mean = X @ self.theta
+        width = np.sqrt(np.maximum(((X @ self.A_inv) * X).sum(-1), 0.0))
+        _check_scores(op, X, mean, width)
+        return mean.astype(self.dtype), width.astype(self.dtype)
+
+    def select(self, X: Any, mask: Any = None, penalty: Any = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """X (B, K, d) -> arms int64 (B,), score float64 (B,)."""
+        op = f"{self._KIND}Reference.select"
+        X = self._X(op, X)
+        check_choice(op, mask, penalty, X.shape[0], X.shape[1])
+        mean, width = self.scores(X)
+        return _select(op, mean, width, self.alpha, mask, penalty)
+
+    def update(self, arms: Any, X: Any, rewards: Any) -> None:
+        """arms int (B,) or None, X (B, d), rewards (B,)."""
+        op = f"{self._KIND}Reference.update"
+        X = real_array(op, "X", X, (None, self.d), f"(B, d) with d = {self.d}", finite=False)
+        B = X.shape[0]
+        r = real_array(op, "rewards", rewards, (B,), f"(B,) = ({B},)", finite=False)
+        a = None if arms is None else check_arms(op, arms, B, None)
+        real_array(op, "X", X, X.shape, "")
+        real_array(op, "rewards", r, r.shape, "")
+        if B == 0:
+            return
+        if a is not None:
+            top = int(a.max()) + 1
+            if top > self.counts.size:
+                self.counts = np.concatenate([self.counts, np.zeros(top - self.counts.size,
+                                                                    np.int64)])
+            np.add.at(self.counts, a, 1)
+        for x, rr in zip(X, r):
+            sherman_morrison_step(self.A, self.A_inv, self.b, x, float(rr), self.gamma)
+            self._since_refresh += 1
+            if self._since_refresh >= self.refresh_every:
+                self._refresh()
+                self._since_refresh = 0
+        self.theta = self.A_inv @ self.b
+        self.n_updates += B
+
+    def _refresh(self) -> bool:
+        inv = _cholesky_inverse(self.A)
+        if inv is None:
+            return False
+        self.A_inv = inv
+        self.theta = self.A_inv @ self.b
+        return True
+
+    def refresh(self) -> None:
+        """A^{-1} recomputed from A by Cholesky."""
+        if not self._refresh():
+            logger.warning("LinUCBReference.refresh: A is not numerically positive definite")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION, "kind": self._KIND, "d": self.d,
+            "alpha": self.alpha, "lam": self.lam, "gamma": self.gamma,
+            "refresh_every": self.refresh_every, "dtype": self.dtype,
+            "n_updates": self.n_updates, "since_refresh": self._since_refresh,
+            "A": self.A.copy(), "A_inv": self.A_inv.copy(), "b": self.b.copy(),
+            "theta": self.theta.copy(), "counts": self.counts.copy(),
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> LinUCBReference:
+        sd = check_state_dict(state, cls._KIND)
+        model = cls(sd["d"], alpha=sd["alpha"], lam=sd["lam"], gamma=sd["gamma"],
+                    refresh_every=sd["refresh_every"], dtype=sd["dtype"])
+        for key in ("A", "A_inv", "b", "theta", "counts", "n_updates"):
+            setattr(model, key, sd[key])
+        model._since_refresh = sd["since_refresh"]
+        return model
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        save_state(path, self.state_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LinUCBReference:
+        return cls.from_state_dict(load_state(path, cls._KIND))
+
+
+class DisjointLinUCBReference:
+    """numpy LinUCB with one (A_a, b_a) per arm; see :class:`uniscale.bandit.DisjointLinUCB`."""
+
+    _KIND = "DisjointLinUCB"
+
+    def __init__(
+        self,
+        n_arms: int,
+        d: int,
+        *,
+        alpha: float = 1.0,
+        lam: float = 1.0,
+        gamma: float = 1.0,
+        refresh_every: int = 4096,
+        dtype: str = "float64",
+    ) -> None:
+        op = f"{self._KIND}Reference"
+        K = check_int(op, "n_arms", n_arms, 0)
+        self.d = check_int(op, "d", d, 1)
+        self._alpha, self.lam, self.gamma, self.refresh_every, self.dtype = check_hyper(
+            op, alpha, lam, gamma, refresh_every, dtype
+        )
+        self.A = np.zeros((0, self.d, self.d))
+        self.A_inv = np.zeros((0, self.d, self.d))
+        self.b = np.zeros((0, self.d))
+        self.theta = np.zeros((0, self.d))
+        self.counts = np.zeros(0, np.int64)
+        self._since_refresh = np.zeros(0, np.int64)
+        self.n_updates = 0
+        if K:
+            self.add_arms(K)
+
+    @property
+    def n_arms(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def alpha(self) -> float:
+        return self._alpha
+
+    @alpha.setter
+    def alpha(self, value: float) -> None:
+        self._alpha = check_alpha(f"{self._KIND}Reference.alpha", value)
+
+    @property
+    def state_bytes(self) -> int:
+        return sum(a.nbytes for a in (self.A, self.A_inv, self.b, self.theta, self.counts,
+                                      self._since_refresh))
+
+    def _X(self, op: str, X: Any) -> np.ndarray:
+        return real_array(op, "X", X, (None, self.d), f"(B, d) with d = {self.d}")
+
+    def scores(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """X (B, d) -> mean, width (B, K)."""
+        op = f"{self._KIND}Reference.scores"
+        X = self._X(op, X)
+        B, K = X.shape[0], self.n_arms
+        mean = X @ self.theta.T
+        quad = np.empty((B, K))
+        step = max(1, _CHUNK_ELEMENTS // max(1, B * self.d))
+        for a0 in range(0, K, step):
+            Y = np.matmul(X, self.A_inv[a0 : a0 + step])  # (arms, B, d)
+            quad[:, a0 : a0 + step] = (Y * X).sum(-1).T
+        width = np.sqrt(np.maximum(quad, 0.0))
+        _check_scores(op, X, mean, width)
+        return mean.astype(self.dtype), width.astype(self.dtype)
+
+    def select(self, X: Any, mask: Any = None, penalty: Any = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """X (B, d) -> arms int64 (B,), score float64 (B,)."""
+        op = f"{self._KIND}Reference.select"
+        X = self._X(op, X)
+        check_choice(op, mask, penalty, X.shape[0], self.n_arms)
+        mean, width = self.scores(X)
+        return _select(op, mean, width, self.alpha, mask, penalty)
+
+    def update(self, arms: Any, X: Any, rewards: Any) -> None:
+        """arms int (B,) in [0, K), X (B, d), rewards (B,)."""
+        op = f"{self._KIND}Reference.update"
+        X = real_array(op, "X", X, (None, self.d), f"(B, d) with d = {self.d}", finite=False)
+        B = X.shape[0]
+        r = real_array(op, "rewards", rewards, (B,), f"(B,) = ({B},)", finite=False)
+        if arms is None:
+            raise TypeError(f"{op}: arms must be an integer array, got None")
+        a = check_arms(op, arms, B, self.n_arms)
+        real_array(op, "X", X, X.shape, "")
+        real_array(op, "rewards", r, r.shape, "")
+        touched = set()
+        for arm, x, rr in zip(a, X, r):
+            sherman_morrison_step(self.A[arm], self.A_inv[arm], self.b[arm], x, float(rr),
+                                  self.gamma)
+            self.counts[arm] += 1
+            self._since_refresh[arm] += 1
+            if self._since_refresh[arm] >= self.refresh_every:
+                self._refresh(arm)
+                self._since_refresh[arm] = 0
+            touched.add(int(arm))
+        for arm in touched:
+            self.theta[arm] = self.A_inv[arm] @ self.b[arm]
+        self.n_updates += B
+
+    def _refresh(self, arm: int) -> bool:
+        inv = _cholesky_inverse(self.A[arm])
+        if inv is None:
+            return False
+        self.A_inv[arm] = inv
+        self.theta[arm] = inv @ self.b[arm]
+        return True
+
+    def refresh(self) -> None:
+        failed = sum(not self._refresh(a) for a in range(self.n_arms))
+        if failed:
+            logger.warning("DisjointLinUCBReference.refresh: %s arm(s) not positive definite",
+                           failed)
+
+    def add_arms(self, count: int) -> int:
+        count = check_int(f"{self._KIND}Reference.add_arms", "count", count, 1)
+        first, d = self.n_arms, self.d
+        eye = np.broadcast_to(np.eye(d), (count, d, d))
+        self.A = np.concatenate([self.A, self.lam * eye])
+        self.A_inv = np.concatenate([self.A_inv, eye / self.lam])
+        self.b = np.concatenate([self.b, np.zeros((count, d))])
+        self.theta = np.concatenate([self.theta, np.zeros((count, d))])
+        self.counts = np.concatenate([self.counts, np.zeros(count, np.int64)])
+        self._since_refresh = np.concatenate([self._since_refresh, np.zeros(count, np.int64)])
+        return first
+
+    def remove_arms(self, indices: Any) -> None:
+        op = f"{self._KIND}Reference.remove_arms"
+        from uniscale.bandit._checks import as_array
+
+        idx = as_array(op, "indices", indices, "iu", "an integer dtype")
+        if idx.ndim > 1:
+            raise ValueError(f"{op}: indices must be an int or a 1-D array, got shape {idx.shape}")
+        idx = np.sort(idx.astype(np.int64).ravel())
+        bad = (idx < 0) | (idx >= self.n_arms)
+        if bad.any():
+            raise IndexError(
+                f"{op}: index {idx[bad][0]} is out of range, expected 0 <= index < {self.n_arms}"
+            )
+        if np.unique(idx).size != idx.size:
+            raise ValueError(f"{op}: indices must not repeat")
+        keep = np.setdiff1d(np.arange(self.n_arms), idx)
+        for key in ("A", "A_inv", "b", "theta", "counts", "_since_refresh"):
+            setattr(self, key, getattr(self, key)[keep].copy())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION, "kind": self._KIND, "d": self.d,
+            "n_arms": self.n_arms, "alpha": self.alpha, "lam": self.lam, "gamma": self.gamma,
+            "refresh_every": self.refresh_every, "dtype": self.dtype,
+            "n_updates": self.n_updates, "since_refresh": self._since_refresh.copy(),
+            "A": self.A.copy(), "A_inv": self.A_inv.copy(), "b": self.b.copy(),
+            "theta": self.theta.copy(), "counts": self.counts.copy(),
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> DisjointLinUCBReference:
+        sd = check_state_dict(state, cls._KIND)
+        model = cls(0, sd["d"], alpha=sd["alpha"], lam=sd["lam"], gamma=sd["gamma"],
+                    refresh_every=sd["refresh_every"], dtype=sd["dtype"])
+        for key in ("A", "A_inv", "b", "theta", "counts", "n_updates"):
+            setattr(model, key, sd[key])
+        model._since_refresh = sd["since_refresh"]
+        return model
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        save_state(path, self.state_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> DisjointLinUCBReference:
+        return cls.from_state_dict(load_state(path, cls._KIND))
