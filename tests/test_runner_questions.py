@@ -40,7 +40,11 @@ def test_math500_row() -> None:
         default_id="f:1",
     )
     assert (q.text, q.gold, q.kind, q.source, q.id) == (
-        "Find x.", "\\frac{1}{2}", "math", "math500", "test/algebra/1.json"
+        "Find x.",
+        "\\frac{1}{2}",
+        "math",
+        "math500",
+        "test/algebra/1.json",
     )
 
 
@@ -67,7 +71,10 @@ def test_csv_with_header(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_text('Question,Gold\n"One, two?",3\nFour?,\n', encoding="utf-8")
     qs = load_questions(path)
-    assert [(q.text, q.gold, q.id) for q in qs] == [("One, two?", "3", "q:2"), ("Four?", None, "q:3")]
+    assert [(q.text, q.gold, q.id) for q in qs] == [
+        ("One, two?", "3", "q:2"),
+        ("Four?", None, "q:3"),
+    ]
 
 
 def test_json_list(tmp_path: Path) -> None:
@@ -117,5 +124,6 @@ def test_real_formats(shared_data: Path) -> None:
     assert math[0].gold == "\\left( 3, \\frac{\\pi}{2} \\right)"
     date = load_questions(shared_data / "mot_cascade" / "queries_date.jsonl", limit=2)
     assert [(q.id, q.gold, q.kind) for q in date] == [
-        ("0", "05/01/2021", "date"), ("1", "05/02/2021", "date")
+        ("0", "05/01/2021", "date"),
+        ("1", "05/02/2021", "date"),
     ]

@@ -1,0 +1,287 @@
+"""The ``uniscale`` command: ``run`` a question file, ``serve`` an OpenAI-compatible router,
+``replay`` recorded outcomes.
+
+This is the only place where logging is configured; the library itself only logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+logger = logging.getLogger(__name__)
+
+PRESETS = ("cost-sensitive", "quality-priority")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _add_router_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("router")
+    g.add_argument(
+        "--arms",
+        metavar="CONFIG",
+        type=Path,
+        help="arm-space config (YAML/TOML): models with their engines, strategies, constraints. "
+        "Default: the embedded SmolLM2-135M and Gemma-3-270M arm space shipped with uniscale.",
+    )
+    g.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="cost-sensitive",
+        help="reward weights: cost-sensitive (0.1, 0.1, 0.8) or quality-priority (0.4, 0.4, 0.2)",
+    )
+    g.add_argument(
+        "--budget",
+        type=_positive_float,
+        metavar="X",
+        help="cost budget per request; arms expected to cost more are not chosen",
+    )
+    g.add_argument("--seed", type=int, default=0, help="seed of the router and the samplers")
+    g.add_argument("--load", metavar="DIR", type=Path, help="start from a saved router state")
+    g.add_argument("--save", metavar="DIR", type=Path, help="save the router state here")
+    g.add_argument(
+        "--max-tokens",
+        type=_positive_int,
+        default=None,
+        help="generation budget per sample or step (default: the arm-space config's, else 256)",
+    )
+    g.add_argument(
+        "--policy",
+        default="linucb",
+        choices=("linucb", "disjoint", "thompson", "epsilon_greedy", "greedy", "random"),
+        help="routing policy (default linucb)",
+    )
+    g.add_argument(
+        "--warmup",
+        type=_nonneg_int,
+        default=None,
+        help="uniform random decisions before the policy takes over (default: one per arm)",
+    )
+    g.add_argument(
+        "--cost-unit",
+        default="eflops",
+        choices=("eflops", "tokens", "dollars", "seconds"),
+        help="the cost the router learns from and --budget is stated in (default eflops)",
+    )
+    g.add_argument(
+        "--fallback",
+        type=_nonneg_int,
+        default=None,
+        help="on an engine failure, try up to this many other models (run: 1, serve: 0)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``uniscale`` command."""
+    parser = argparse.ArgumentParser(
+        prog="uniscale",
+        description="Joint online model routing and test-time scaling.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--version", action="version", version=f"uniscale {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="answer a question file with online routing",
+        description="Answer each question with the arm the router picks; grade it when a gold "
+        "answer is known and feed the outcome back, so the router learns as it goes.",
+    )
+    run.add_argument(
+        "questions",
+        type=Path,
+        metavar="QUESTIONS",
+        help="JSONL/JSON/CSV file: question + optional gold (GSM8K, MATH-500, DATE recognized)",
+    )
+    run.add_argument("--limit", type=_positive_int, help="answer only the first N questions")
+    run.add_argument(
+        "--kind",
+        choices=("math", "number", "date", "choice"),
+        help="answer kind for every question (default: detected from the file)",
+    )
+    run.add_argument(
+        "--log",
+        type=Path,
+        metavar="FILE",
+        help="decision log, one JSON line per question (default: uniscale-run-<time>.jsonl)",
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_router_options(run)
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve an OpenAI-compatible routing endpoint",
+        description="FastAPI + uvicorn: /v1/chat/completions, /v1/completions, /v1/feedback, "
+        "/v1/arms, /health, /metrics.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--api-key",
+        default=None,
+        help="require this key on every endpoint (default: $UNISCALE_API_KEY, else no key)",
+    )
+    serve.add_argument(
+        "--snapshot-every",
+        type=_nonneg_float,
+        default=300.0,
+        metavar="SECONDS",
+        help="save the router to --save this often (0: only at shutdown; default 300)",
+    )
+    _add_router_options(serve)
+
+    replay = sub.add_parser(
+        "replay",
+        help="replay recorded outcomes (off-line evaluation of routing policies)",
+        description="Replay recorded per-(query, arm) outcomes and compare routing policies.",
+    )
+    try:
+        from uniscale.replay.cli import build_parser as replay_parser
+    except ImportError as exc:  # replay's optional pieces missing: say so when it is used
+        logger.debug("uniscale.replay.cli unavailable: %s", exc)
+        replay.add_argument("replay_args", nargs=argparse.REMAINDER)
+    else:
+        replay_parser(replay)
+    return parser
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    if quiet:
+        level = logging.WARNING
+    elif verbose >= 1:
+        level = logging.DEBUG if verbose >= 2 else logging.INFO
+    else:
+        level = logging.WARNING
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``uniscale`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    _configure_logging(args.verbose, args.quiet)
+    if args.command == "replay":
+        argv_list = list(sys.argv[1:] if argv is None else argv)
+        return _replay(argv_list[argv_list.index("replay") + 1 :])
+    try:
+        if args.command == "run":
+            from uniscale.runner.cli import run_command
+
+            return run_command(args)
+        if args.command == "serve":
+            return _serve(args)
+    except (ValueError, FileNotFoundError) as exc:
+        # Bad input is the user's to fix: one clear line, no traceback.
+        print(f"uniscale {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def _replay(argv: list[str]) -> int:
+    try:
+        from uniscale.replay import cli as replay_cli
+    except ImportError as exc:
+        print(f"uniscale replay: not available ({exc})", file=sys.stderr)
+        return 2
+    return int(replay_cli.replay_main(list(argv)) or 0)
+
+
+def _serve(args: Any) -> int:
+    import uvicorn
+
+    from uniscale.runner.setup import make_pipeline
+    from uniscale.server.app import ServeConfig, create_app
+
+    api_key = args.api_key if args.api_key is not None else os.environ.get("UNISCALE_API_KEY")
+    pipeline = make_pipeline(
+        arms=args.arms,
+        preset=args.preset,
+        budget=args.budget,
+        seed=args.seed,
+        load=args.load,
+        fallback=0 if args.fallback is None else args.fallback,
+        max_tokens=args.max_tokens,
+        warmup=args.warmup,
+        policy=args.policy,
+        cost_unit=args.cost_unit,
+    )
+    config = ServeConfig(
+        api_key=api_key or None,
+        save_dir=args.save,
+        snapshot_every_s=args.snapshot_every,
+        default_max_tokens=pipeline.default_max_tokens,
+    )
+    if args.host not in ("127.0.0.1", "localhost", "::1") and config.api_key is None:
+        logger.warning(
+            "serving on %s without an API key: anyone who can reach it may use it", args.host
+        )
+    app = create_app(pipeline, config)
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning"
+    )
+    return 0
+
+
+def _version() -> str:
+    from uniscale import __version__
+
+    return __version__
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m uniscale.cli
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""``uniscale run QUESTIONS``: load, route, answer, grade, feed back; save on exit or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from uniscale.runner.loop import RunStats, run_questions
+from uniscale.runner.questions import load_questions
+from uniscale.runner.report import Reporter, summary_table
+from uniscale.runner.setup import make_pipeline
+
+__all__ = ["run_command"]
+
+logger = logging.getLogger(__name__)
+
+EXIT_INTERRUPTED = 130
+
+
+def run_command(args: Any, *, console: Any = None) -> int:
+    """Carry out ``uniscale run`` with parsed ``args``; returns the exit status.
+
+    Ctrl-C stops after the question in progress is abandoned: the router state is saved (with
+    ``--save``), the decision log holds every finished question, the summary covers them, and the
+    exit status is 130.
+    """
+    from rich.console import Console
+
+    console = console or Console()
+    questions = load_questions(args.questions, limit=args.limit, kind=args.kind)
+    pipeline = make_pipeline(
+        arms=args.arms,
+        preset=args.preset,
+        budget=args.budget,
+        seed=args.seed,
+        load=args.load,
+        fallback=1 if args.fallback is None else args.fallback,
+        max_tokens=args.max_tokens,
+        warmup=args.warmup,
+        policy=args.policy,
+        cost_unit=args.cost_unit,
+    )
+    log_path = args.log or Path(f"uniscale-run-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    console.print(
+        f"uniscale run: {len(questions)} questions from {args.questions}, "
+        f"{len(pipeline.arms())} arms over {pipeline.model_names()}, preset {args.preset}"
+        + (f", budget {args.budget}" if args.budget is not None else "")
+        + f", max_tokens {pipeline.default_max_tokens}, seed {args.seed}",
+        highlight=False,
+    )
+    stats = RunStats(total=len(questions))
+    status = 0
+    start = time.perf_counter()
+    with log_path.open("w", encoding="utf-8") as log:
+        reporter = Reporter(console, len(questions), show_bar=not args.no_progress)
+
+        async def go() -> None:
+            try:
+                await run_questions(
+                    pipeline,
+                    questions,
+                    stats=stats,
+                    log=log,
+                    max_tokens=args.max_tokens,
+                    seed=args.seed,
+                    on_answer=reporter,
+                )
+            finally:
+                # Runs on Ctrl-C too: asyncio.run cancels this task before re-raising.
+                await pipeline.aclose()
+
+        try:
+            with reporter:
+                asyncio.run(go())
+        except KeyboardInterrupt:
+            stats.interrupted = True
+            status = EXIT_INTERRUPTED
+            console.print("interrupted: saving what was learned and stopping", highlight=False)
+    elapsed = time.perf_counter() - start
+    console.print(summary_table(stats, title=f"uniscale run: {args.questions}"))
+    console.print(
+        f"{stats.answered} answered, {stats.errors} engine errors in {elapsed:.0f} s; "
+        f"decision log: {log_path}",
+        highlight=False,
+    )
+    if args.save is not None:
+        pipeline.save(args.save)
+        console.print(f"router state saved to {args.save}", highlight=False)
+    return status

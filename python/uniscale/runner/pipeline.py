@@ -1,0 +1,463 @@
+"""One routed answer: decide an arm, run its strategy on its engine, remember it for feedback.
+
+The :class:`Pipeline` is shared by ``uniscale run`` and ``uniscale serve``: it owns the router, opens
+each model's engine on first use, builds strategies from arms, falls back to another model's arms
+when an engine fails (when asked to), and keeps the cost of every open decision so that feedback
+can arrive later with only the decision id and the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from uniscale.errors import EngineError, UnknownDecisionError
+
+__all__ = ["Answered", "Pipeline", "arm_label", "default_arms_path"]
+
+logger = logging.getLogger(__name__)
+
+
+def default_arms_path(preset: str = "default") -> Path:
+    """Path of an arm-space config shipped in :mod:`uniscale.configs`."""
+    from importlib import resources
+
+    name = f"{preset}.yaml"
+    path = Path(str(resources.files("uniscale.configs").joinpath(name)))
+    if not path.is_file():
+        raise ValueError(f"default_arms_path: no shipped arm-space config named {name!r}")
+    return path
+
+
+def arm_label(arm: Any) -> str:
+    """A short, stable, human-readable name of an arm (``model/strategy(k=v,...)``)."""
+    for attr in ("label", "name", "id"):
+        value = getattr(arm, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    params = getattr(arm, "params", {}) or {}
+    inner = ",".join(f"{k}={params[k]}" for k in sorted(params))
+    return f"{arm.model}/{arm.strategy}" + (f"({inner})" if inner else "")
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A routed answer.
+
+    Attributes
+    ----------
+    decision : Decision
+        The router's decision that was finally served (after any fallback).
+    result : StrategyResult
+        The strategy's result: answer, candidates, cost.
+    text : str
+        The generated text to return to a client: the first candidate that carries the answer.
+    latency_s : float
+        Wall seconds from the first decision to the answer, fallbacks included.
+    failed_models : tuple of str
+        Models whose engines failed for this request before the answer was found.
+    """
+
+    decision: Any
+    arm_label: str
+    result: Any
+    text: str
+    finish_reason: str
+    latency_s: float
+    verifier: float | None = None
+    failed_models: tuple[str, ...] = ()
+
+    @property
+    def decision_id(self) -> str:
+        return str(self.decision.id)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly description for a response body or a log line."""
+        arm = self.decision.arm
+        cost = self.result.cost
+        return {
+            "decision_id": self.decision_id,
+            "arm": self.arm_label,
+            "arm_index": int(self.decision.arm_index),
+            "model": arm.model,
+            "strategy": arm.strategy,
+            "params": dict(getattr(arm, "params", {}) or {}),
+            "propensity": _float_or_none(getattr(self.decision, "propensity", None)),
+            "answer": self.result.answer,
+            "agreement": _float_or_none(getattr(self.result, "agreement", None)),
+            "verifier": self.verifier,
+            "cost": cost.as_dict(),
+            "latency_s": self.latency_s,
+            "fallback_from": list(self.failed_models),
+        }
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    out = float(value)
+    return out if np.isfinite(out) else None
+
+
+@dataclass
+class _Open:
+    label: str
+    since: float
+
+
+COST_UNITS = ("eflops", "tokens", "dollars", "seconds")
+
+
+def cost_value(cost: Any, unit: str) -> float:
+    """The one number the router learns from: ``cost`` (a :class:`uniscale.cost.Cost`) in ``unit``.
+
+    eFLOPs and dollars fall back to 0 when the cost model could not compute them (a model without
+    a spec); the config's model entries always give one.
+    """
+    if unit == "eflops":
+        return float(cost.eflops or 0.0)
+    if unit == "tokens":
+        return float(cost.total_tokens)
+    if unit == "dollars":
+        return float(cost.dollars or 0.0)
+    if unit == "seconds":
+        return float(cost.wall_s)
+    raise ValueError(f"cost_value: unit must be one of {COST_UNITS}, got {unit!r}")
+
+
+def verifier_signal(result: Any) -> float | None:
+    """The verifier's score of the returned answer, in [0, 1], or None without a verifier.
+
+    The score of the chosen candidate when there is one, else the best finite score; NaN scores
+    are ignored.
+    """
+    scores = getattr(result, "verifier_scores", None)
+    if scores is None:
+        return None
+    arr = np.asarray(scores, dtype=np.float64).reshape(-1)
+    chosen = getattr(result, "chosen", None)
+    if chosen is not None and 0 <= int(chosen) < arr.size and np.isfinite(arr[int(chosen)]):
+        return float(np.clip(arr[int(chosen)], 0.0, 1.0))
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        return None
+    return float(np.clip(arr.max(), 0.0, 1.0))
+
+
+@dataclass
+class Pipeline:
+    """Router + engines + strategies.
+
+    Parameters
+    ----------
+    router : uniscale.router.Router
+        Decides arms and learns from feedback. Each model of its arm space names its engine
+        (``engine:`` in the config: a spec for :func:`uniscale.engines.get_engine`).
+    fallback : int
+        How many other models to try when an engine fails; ``0`` reports the failure.
+    default_max_tokens : int
+        Generation budget when the caller passes none.
+    cost_unit : {"eflops", "tokens", "dollars", "seconds"}
+        The cost the router is told about (one unit for the router's whole life).
+
+    Notes
+    -----
+    The cost (and the verifier's score, when the arm has a verifier) go to the router as soon as
+    the answer is known, so budget mode tracks spending without waiting for feedback; the
+    correctness comes with :meth:`feedback`, which closes the decision.
+    """
+
+    router: Any
+    fallback: int = 0
+    default_max_tokens: int = 256
+    cost_unit: str = "eflops"
+    _engines: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _opening: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+    _open: OrderedDict[str, _Open] = field(default_factory=OrderedDict, init=False, repr=False)
+    _decisions: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if (
+            isinstance(self.fallback, bool)
+            or not isinstance(self.fallback, int)
+            or self.fallback < 0
+        ):
+            raise ValueError(f"Pipeline: fallback must be an integer >= 0, got {self.fallback!r}")
+        if (
+            isinstance(self.default_max_tokens, bool)
+            or not isinstance(self.default_max_tokens, int)
+            or self.default_max_tokens < 1
+        ):
+            raise ValueError(
+                f"Pipeline: default_max_tokens must be an integer >= 1, got "
+                f"{self.default_max_tokens!r}"
+            )
+        if self.cost_unit not in COST_UNITS:
+            raise ValueError(
+                f"Pipeline: cost_unit must be one of {COST_UNITS}, got {self.cost_unit!r}"
+            )
+        missing = [m for m in self.model_names() if not self._model_entry(m).engine]
+        if missing:
+            raise ValueError(
+                f"Pipeline: models {missing} have no engine spec; give each model an 'engine:' "
+                f'in the arm-space config (e.g. "llama:smollm2-135m" or '
+                f'"openai:http://127.0.0.1:8000/v1#<model>")'
+            )
+
+    @property
+    def ttl_s(self) -> float:
+        return float(self.router.store.ttl_s)
+
+    # -- arms and engines -------------------------------------------------------------------
+    def _arms(self) -> list[Any]:
+        return list(self.router.arm_space.arms)
+
+    def _model_entry(self, model: str) -> Any:
+        return self.router.arm_space.models[model]
+
+    def model_names(self) -> list[str]:
+        """Models used by at least one arm, in first-use order."""
+        return list(dict.fromkeys(a.model for a in self._arms()))
+
+    def arms(self) -> list[dict[str, Any]]:
+        """Every arm, JSON-friendly, with its index."""
+        return [
+            {
+                "index": i,
+                "id": arm_label(a),
+                "model": a.model,
+                "strategy": a.strategy,
+                "kind": a.kind,
+                "params": dict(a.params),
+                "engine": self._model_entry(a.model).engine,
+            }
+            for i, a in enumerate(self._arms())
+        ]
+
+    async def engine(self, model: str) -> Any:
+        """The engine of ``model``, opened on first use.
+
+        Opening may load a model file for seconds; it runs in a worker thread so that a server
+        keeps answering other requests, and once per model even when requests race for it.
+        """
+        engine = self._engines.get(model)
+        if engine is not None:
+            return engine
+        lock = self._opening.setdefault(model, asyncio.Lock())
+        async with lock:
+            engine = self._engines.get(model)
+            if engine is None:
+                from uniscale.engines import get_engine
+
+                spec = self._model_entry(model).engine
+                engine = await asyncio.to_thread(get_engine, spec)
+                self._engines[model] = engine
+                logger.info("engine of %s opened (%s)", model, spec)
+        return engine
+
+    def _specs(self, model: str, engine: Any) -> dict[str, Any]:
+        """Cost-model spec of ``model`` under the name the engine reports (cost records use it)."""
+        from uniscale.cost import ModelSpec
+
+        m = self._model_entry(model)
+        name = str(getattr(engine.info, "name", "") or model)
+        spec = ModelSpec(
+            name=name,
+            params=float(m.params),
+            n_layers=m.n_layers,
+            hidden_size=m.hidden_size,
+            gqa_ratio=float(m.gqa_ratio) if m.gqa_ratio else 1.0,
+            kv_bytes_per_token=m.kv_bytes_per_token,
+            price_in_per_1k=float(m.price_in_per_1k),
+            price_out_per_1k=float(m.price_out_per_1k),
+        )
+        return {name: spec}
+
+    def _mask(self, allowed_models: set[str] | None, failed: set[str]) -> np.ndarray | None:
+        if allowed_models is None and not failed:
+            return None
+        return np.array(
+            [
+                (allowed_models is None or a.model in allowed_models) and a.model not in failed
+                for a in self._arms()
+            ],
+            dtype=bool,
+        )
+
+    # -- answering --------------------------------------------------------------------------
+    async def answer(
+        self,
+        question: str,
+        *,
+        answer_kind: str = "math",
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        models: Sequence[str] | None = None,
+    ) -> Answered:
+        """Route ``question`` and answer it.
+
+        Parameters
+        ----------
+        question : str
+        answer_kind : str
+            Passed to the strategy for answer extraction and voting.
+        max_tokens : int, optional
+            Generation budget per sample/step; the pipeline default when None.
+        seed : int, optional
+            Sampling seed for the strategy.
+        models : sequence of str, optional
+            Restrict the choice to arms of these models.
+
+        Raises
+        ------
+        ValueError
+            For an empty question or an unknown model.
+        EngineError
+            When the chosen engine failed and no fallback was left; ``failed_models`` lists the
+            models tried.
+        """
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(
+                f"Pipeline.answer: question must be a non-empty string, got {question!r}"
+            )
+        allowed = None
+        if models is not None:
+            allowed = set(models)
+            unknown = sorted(allowed - set(self.model_names()))
+            if unknown:
+                raise ValueError(
+                    f"Pipeline.answer: unknown models {unknown}; known {self.model_names()}"
+                )
+        tokens = self.default_max_tokens if max_tokens is None else int(max_tokens)
+        failed: list[str] = []
+        start = time.perf_counter()
+        while True:
+            decision = self.router.decide(question, mask=self._mask(allowed, set(failed)))
+            arm = decision.arm
+            try:
+                engine = await self.engine(arm.model)
+                result = await _strategy(arm).run(
+                    question,
+                    engine,
+                    answer_kind=answer_kind,
+                    max_tokens=tokens,
+                    seed=seed,
+                    specs=self._specs(arm.model, engine),
+                )
+            except EngineError as exc:
+                failed.append(arm.model)
+                self._abandon(decision)
+                left = self._mask(allowed, set(failed))
+                logger.warning(
+                    "engine of %s failed (%s); %s",
+                    arm.model,
+                    exc,
+                    "falling back" if len(failed) <= self.fallback and left.any() else "giving up",
+                )
+                if len(failed) > self.fallback or not left.any():
+                    err = EngineError(f"model {arm.model!r} failed: {exc}")
+                    err.failed_models = tuple(failed)  # type: ignore[attr-defined]
+                    raise err from exc
+                continue
+            break
+        label = arm_label(arm)
+        self._decisions += 1
+        verifier = verifier_signal(result)
+        self.router.feedback(
+            decision.id, cost=cost_value(result.cost, self.cost_unit), verifier=verifier
+        )
+        self._remember(str(decision.id), label)
+        return Answered(
+            decision=decision,
+            arm_label=label,
+            result=result,
+            text=_answer_text(result),
+            finish_reason="stop",
+            latency_s=time.perf_counter() - start,
+            verifier=verifier,
+            failed_models=tuple(failed),
+        )
+
+    def _abandon(self, decision: Any) -> None:
+        # An outage says nothing about the arm's quality: close the decision with no outcome
+        # part, which updates nothing.
+        self.router.feedback(decision.id, final=True)
+
+    def _remember(self, decision_id: str, label: str) -> None:
+        now = time.monotonic()
+        self._open[decision_id] = _Open(label, now)
+        while self._open:
+            oldest_id, oldest = next(iter(self._open.items()))
+            if now - oldest.since <= self.ttl_s:
+                break
+            del self._open[oldest_id]
+
+    # -- feedback ---------------------------------------------------------------------------
+    def feedback(
+        self, decision_id: str, *, correct: bool | None = None, verifier: float | None = None
+    ) -> tuple[str, float | None]:
+        """Report the outcome of an answered decision.
+
+        Returns
+        -------
+        (arm label, reward)
+            ``reward`` is None when the router has too little to compute one.
+
+        Raises
+        ------
+        UnknownDecisionError
+            When the id is unknown, already closed or expired.
+        """
+        entry = self._open.get(decision_id)
+        if entry is None or time.monotonic() - entry.since > self.ttl_s:
+            raise UnknownDecisionError(
+                f"feedback: decision {decision_id!r} is unknown, already closed or expired"
+            )
+        reward = self.router.feedback(decision_id, correct=correct, verifier=verifier, final=True)
+        del self._open[decision_id]
+        return entry.label, (None if reward is None else float(reward))
+
+    def pending_count(self) -> int:
+        """Answered decisions still waiting for feedback."""
+        return len(self._open)
+
+    def decisions_made(self) -> int:
+        return self._decisions
+
+    # -- state ------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        """Snapshot the router to ``directory``."""
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self.router.save(directory)
+
+    async def aclose(self) -> None:
+        """Close every engine opened so far."""
+        engines, self._engines = self._engines, {}
+        for model, engine in engines.items():
+            try:
+                await engine.aclose()
+            except Exception:
+                logger.warning("closing the engine of %s failed", model, exc_info=True)
+
+
+def _answer_text(result: Any) -> str:
+    """The text of the candidate the strategy chose, else the first candidate, else ''."""
+    candidates = list(getattr(result, "candidates", []) or [])
+    chosen = getattr(result, "chosen", None)
+    if chosen is not None and 0 <= int(chosen) < len(candidates):
+        return candidates[int(chosen)]
+    return candidates[0] if candidates else ""
+
+
+def _strategy(arm: Any) -> Any:
+    from uniscale.strategies import make_strategy
+
+    return make_strategy(arm.kind, **arm.params)
