@@ -1,9 +1,9 @@
 """One routed answer: decide an arm, run its strategy on its engine, remember it for feedback.
 
-The :class:`Pipeline` is shared by ``uniscale run`` and ``uniscale serve``: it owns the router, opens
-each model's engine on first use, builds strategies from arms, falls back to another model's arms
-when an engine fails (when asked to), and keeps the cost of every open decision so that feedback
-can arrive later with only the decision id and the outcome.
+The :class:`Pipeline` is shared by ``uniscale run`` and ``uniscale serve``: it owns the router,
+opens each model's engine on first use, builds strategies from arms, falls back to another model's
+arms when an engine fails (when asked to), tells the router the cost of each answer at once, and
+keeps every open decision so that feedback can arrive later with only its id and the outcome.
 """
 
 from __future__ import annotations

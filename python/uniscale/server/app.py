@@ -98,10 +98,8 @@ def _validation_message(exc: Any) -> tuple[str, str | None]:
     param = None
     for err in exc.errors():
         if err.get("type") == "json_invalid":
-            return (
-                f"request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})",
-                "body",
-            )
+            why = err.get("ctx", {}).get("error", "parse error")
+            return f"request body is not valid JSON ({why})", "body"
         loc = [str(x) for x in err.get("loc", ()) if x not in ("body",)]
         where = ".".join(loc) if loc else "body"
         param = param or where
