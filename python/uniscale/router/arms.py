@@ -297,7 +297,7 @@ class ArmSpace:
         op = "ArmSpace"
         self.models: dict[str, ModelEntry] = {}
         for m in models:
-            m = m if isinstance(m, ModelEntry) else ModelEntry(**dict(m))
+            m = m if isinstance(m, ModelEntry) else ModelEntry(**_model_kwargs(m))
             if m.name in self.models:
                 raise ValueError(f"{op}: model {m.name!r} declared twice")
             self.models[m.name] = m
@@ -456,6 +456,25 @@ class ArmSpace:
 
     def __repr__(self) -> str:
         return f"ArmSpace({len(self.models)} models, {len(self.strategies)} strategies, {len(self)} arms)"
+
+
+_NUMERIC_MODEL_FIELDS = (
+    "params", "price_in_per_1k", "price_out_per_1k", "gqa_ratio", "kv_bytes_per_token",
+)
+
+
+def _model_kwargs(m: Mapping[str, Any]) -> dict[str, Any]:
+    """Model fields from a declaration; numbers written as text are converted, because YAML 1.1
+    (PyYAML) reads ``1.0e9`` (no sign in the exponent) as a string."""
+    out = dict(m)
+    for key in _NUMERIC_MODEL_FIELDS:
+        v = out.get(key)
+        if isinstance(v, str):
+            try:
+                out[key] = float(v)
+            except ValueError:
+                raise ValueError(f"ArmSpace: model field {key} must be a number, got {v!r}") from None
+    return out
 
 
 def _strategy_kwargs(s: Mapping[str, Any]) -> dict[str, Any]:
