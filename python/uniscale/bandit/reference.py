@@ -128,9 +128,12 @@ class LinUCBReference:
     def scores(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """X (B, K, d) -> mean, width (B, K)."""
         op = f"{self._KIND}Reference.scores"
-        X = self._X(op, X)
-        mean = X @ self.theta
-        width = np.sqrt(np.maximum(((X @ self.A_inv) * X).sum(-1), 0.0))
+        return self._scores(op, self._X(op, X))
+
+    def _scores(self, op: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below as a ValueError
+            mean = X @ self.theta
+            width = np.sqrt(np.maximum(((X @ self.A_inv) * X).sum(-1), 0.0))
         _check_scores(op, X, mean, width)
         return mean.astype(self.dtype), width.astype(self.dtype)
 
@@ -140,7 +143,7 @@ class LinUCBReference:
         op = f"{self._KIND}Reference.select"
         X = self._X(op, X)
         check_choice(op, mask, penalty, X.shape[0], X.shape[1])
-        mean, width = self.scores(X)
+        mean, width = self._scores(op, X)
         return _select(op, mean, width, self.alpha, mask, penalty)
 
     def update(self, arms: Any, X: Any, rewards: Any) -> None:
@@ -265,15 +268,18 @@ class DisjointLinUCBReference:
     def scores(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """X (B, d) -> mean, width (B, K)."""
         op = f"{self._KIND}Reference.scores"
-        X = self._X(op, X)
+        return self._scores(op, self._X(op, X))
+
+    def _scores(self, op: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         B, K = X.shape[0], self.n_arms
-        mean = X @ self.theta.T
         quad = np.empty((B, K))
         step = max(1, _CHUNK_ELEMENTS // max(1, B * self.d))
-        for a0 in range(0, K, step):
-            Y = np.matmul(X, self.A_inv[a0 : a0 + step])  # (arms, B, d)
-            quad[:, a0 : a0 + step] = (Y * X).sum(-1).T
-        width = np.sqrt(np.maximum(quad, 0.0))
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below as a ValueError
+            mean = X @ self.theta.T
+            for a0 in range(0, K, step):
+                Y = np.matmul(X, self.A_inv[a0 : a0 + step])  # (arms, B, d)
+                quad[:, a0 : a0 + step] = (Y * X).sum(-1).T
+            width = np.sqrt(np.maximum(quad, 0.0))
         _check_scores(op, X, mean, width)
         return mean.astype(self.dtype), width.astype(self.dtype)
 
@@ -283,7 +289,7 @@ class DisjointLinUCBReference:
         op = f"{self._KIND}Reference.select"
         X = self._X(op, X)
         check_choice(op, mask, penalty, X.shape[0], self.n_arms)
-        mean, width = self.scores(X)
+        mean, width = self._scores(op, X)
         return _select(op, mean, width, self.alpha, mask, penalty)
 
     def update(self, arms: Any, X: Any, rewards: Any) -> None:
