@@ -86,8 +86,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
                    help="comma list of cost weights w for a sweep with weights "
                    "((1-w)/2, (1-w)/2, w)")
     p.add_argument("--cost-unit", choices=("dollars", "tokens", "eflops"), default="dollars")
-    p.add_argument("--verifier", choices=("agreement", "scores", "none"), default="agreement",
-                   help="verifier term of the reward (default: vote agreement)")
+    p.add_argument("--verifier", choices=("none", "agreement", "scores"), default="none",
+                   help="verifier term of the reward: none (default, 0), the vote agreement, "
+                   "or the trace's scores")
     p.add_argument("--policies", default=None,
                    help="comma list of policies to run (default: all): uniscale, "
                    "uniscale_routing, uniscale_tts, random, greedy, epsilon_greedy, thompson, "

@@ -78,14 +78,16 @@ class ReplayConfig:
     mode : {"online", "heldout"}
     cost_unit : {"dollars", "tokens", "eflops"}
         The cost in the reward and the budget.
-    verifier : {"agreement", "scores", "none"}
-        The verifier term of the reward: the vote agreement (default: this data has no verifier
-        scores), the trace's scores, or 0.
+    verifier : {"none", "agreement", "scores"}
+        The verifier term of the reward: 0 (default; the MoT data has no verifier scores), the
+        vote agreement (a self-consistency signal, but trivially 1 for n = 1 arms, so it favours
+        them), or the trace's scores.
     policies : tuple of str
         Which learning policies and baselines to run (oracle and best fixed always run).
     alpha, warmup, lam : LinUCB parameters (warm-up = uniform decisions before learning).
     epsilon, thompson_v : parameters of epsilon-greedy and Thompson sampling.
     featurizer : {"hashed", "minilm"}; target_dim, projection: the joint map.
+    scale_features : divide the joint features by their largest row norm (||x|| <= 1).
     knn_k, knn_train_fraction : the k-NN router.
     cascade_weak, cascade_strong : arm names (``ReplayArm.name``) or None for the defaults
         (weak: the cheapest model's first sampling config at its largest n ≤ 10; strong: the
@@ -105,7 +107,7 @@ class ReplayConfig:
     passes: int = 1
     mode: str = "online"
     cost_unit: str = "dollars"
-    verifier: str = "agreement"
+    verifier: str = "none"
     policies: tuple[str, ...] = _ALL_POLICIES
     alpha: float = 1.0
     warmup: int = 50
@@ -115,6 +117,7 @@ class ReplayConfig:
     featurizer: str = "hashed"
     target_dim: int = 128
     projection: str = "pca"
+    scale_features: bool = False
     knn_k: int = 10
     knn_train_fraction: float = 0.2
     cascade_weak: str | None = None
@@ -291,7 +294,8 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
     arm_norm = np.asarray(normalizer(arm_mean), dtype=np.float64)
     phi = query_features([q.question for q in trace.queries], cfg.featurizer)
     psi = arm_features(arms, exp_cost)
-    X = joint_features(phi, psi, target_dim=cfg.target_dim, projection=cfg.projection)
+    X = joint_features(phi, psi, target_dim=cfg.target_dim, projection=cfg.projection,
+                       scale=cfg.scale_features)
     d = X.shape[2]
     routing = routing_only(arms)
     tts, tts_model = tts_only(arms, cfg.tts_model)

@@ -116,8 +116,10 @@ def arm_features(arms: Sequence[ReplayArm], expected_cost: np.ndarray) -> np.nda
 
 
 def joint_features(phi: np.ndarray, psi: np.ndarray, *, target_dim: int = 128,
-                   projection: str = "pca", seed: int = 0) -> np.ndarray:
+                   projection: str = "pca", seed: int = 0, scale: bool = True) -> np.ndarray:
     """X = g(phi, psi): float64 (Q, K, d) through the router's JointFeaturizer.
+
+    With ``scale`` the whole array is divided by its largest row norm, so every ||x|| <= 1.
 
     With ``projection="pca"`` the reduction is fitted on the query texts' features (no outcome
     is used), which is what an operator can do with a sample of past traffic.
@@ -128,4 +130,11 @@ def joint_features(phi: np.ndarray, psi: np.ndarray, *, target_dim: int = 128,
                          projection=projection, seed=seed)
     if projection == "pca":
         jf.fit(phi)
-    return np.ascontiguousarray(jf.transform(phi, psi))
+    X = jf.transform(phi, psi)
+    if scale:
+        # LinUCB's confidence widths are calibrated for ||x|| <= 1 against rewards in [0, 1];
+        # one global factor keeps the linear model the same and makes alpha mean what it says.
+        top = float(np.sqrt(np.max(np.einsum("qkd,qkd->qk", X, X))))
+        if top > 0:
+            X /= top
+    return np.ascontiguousarray(X)
