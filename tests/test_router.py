@@ -1,0 +1,425 @@
+"""The Router facade: decide/feedback, partial and repeated feedback, TTL, masks, bad input with
+state unchanged, thread safety, arms added and removed, budget mode, save/load and restarts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from uniscale.errors import StateFileError, UnknownDecisionError
+from uniscale.router import (
+    POLICIES,
+    Arm,
+    ArmSpace,
+    BudgetConfig,
+    ModelEntry,
+    RewardConfig,
+    Router,
+    StrategyEntry,
+)
+from uniscale.router.reward import PRESETS
+
+SIZES = (0.5, 2.0, 8.0, 32.0)
+P_CORRECT = (0.3, 0.5, 0.7, 0.9)
+
+
+def _space():
+    return ArmSpace(
+        [ModelEntry(f"m{s:g}", params=s * 1e9) for s in SIZES],
+        [StrategyEntry("single", "single"),
+         StrategyEntry("sc", "self_consistency", grid={"n": [4, 8]})],
+    )
+
+
+def _small_space():
+    return ArmSpace([ModelEntry(f"m{s:g}", params=s * 1e9) for s in SIZES],
+                    [StrategyEntry("single", "single")])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _snapshot(router: Router, tmp_path: Path, name: str):
+    path = tmp_path / name
+    router.save(path)
+    meta = json.loads((path / "router.json").read_text())
+    with np.load(path / "arrays.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return meta, arrays
+
+
+def _same(a, b) -> bool:
+    return a[0] == b[0] and a[1].keys() == b[1].keys() and all(
+        np.array_equal(a[1][k], b[1][k]) for k in a[1]
+    )
+
+
+def _drive(router: Router, n: int, seed: int = 0, feedback: bool = True):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        d = router.decide(f"question {i}: what is {rng.integers(1000)} + {rng.integers(1000)}?")
+        size = router.arm_space.models[d.arm.model].params / 1e9
+        p_correct = min(0.95, 0.3 + 0.1 * np.log2(size / 0.5))
+        if feedback:
+            router.feedback(d.id, correct=bool(rng.random() < p_correct),
+                            verifier=float(rng.random()), cost=size * d.arm.n_samples)
+        out.append(d)
+    return out
+
+
+# ----------------------------------------------------------------------------- decisions
+def test_decision_fields():
+    r = Router(_space(), warmup=2, seed=3)
+    d0, d1, d2 = (r.decide({"question": "What is 2 + 2?"}) for _ in range(3))
+    assert d0.id.endswith("-0") and d1.id.endswith("-1") and d0.id[:8] == d2.id[:8]
+    assert d0.propensity == pytest.approx(1 / len(r.arm_space)) and d0.score is None
+    assert d2.propensity == 1.0 and d2.width is not None and d2.width > 0
+    assert d2.arm is r.arm_space[d2.arm_index]
+    assert d2.features.shape == (r.d,) and not d2.features.flags.writeable
+    assert r.n_pending == 3
+
+
+def test_request_forms():
+    r = Router(_space(), warmup=0)
+    for req in ("text", {"prompt": "p"}, {"text": "t"},
+                {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]}):
+        r.decide(req)
+    with pytest.raises(ValueError, match="request dict needs"):
+        r.decide({"messages": []})
+    with pytest.raises(TypeError, match="request must be a str or a dict"):
+        r.decide(42)
+
+
+def test_masks_respected_in_decide():
+    r = Router(_space(), warmup=5, seed=1)
+    mask = r.mask(models=["m0.5", "m2"])
+    for d in _drive_masked(r, mask, 40):
+        assert mask[d.arm_index]
+
+
+def _drive_masked(r, mask, n):
+    out = []
+    for i in range(n):
+        d = r.decide(f"q{i}", mask=mask)
+        r.feedback(d.id, correct=True, verifier=0.5, cost=1.0 + i)
+        out.append(d)
+    return out
+
+
+# ------------------------------------------------------------------------------ feedback
+def test_reward_formula_and_presets():
+    assert PRESETS["cost_sensitive"].weights == {"correct": 0.1, "verifier": 0.1, "cost": 0.8}
+    assert PRESETS["quality_priority"].weights == {"correct": 0.4, "verifier": 0.4, "cost": 0.2}
+    r = Router(_space(), reward=RewardConfig(0.5, 0.3, 0.2, cost_lo=1.0, cost_hi=100.0))
+    d = r.decide("q")
+    reward = r.feedback(d.id, correct=True, verifier=0.5, cost=10.0)
+    assert reward == pytest.approx(0.5 * 1 + 0.3 * 0.5 + 0.2 * (1 - 0.5))
+    assert r.policy.n_updates == 1
+
+
+def test_partial_feedback_updates_once_when_complete():
+    r = Router(_space(), reward="quality_priority", warmup=0)
+    d = r.decide("q")
+    assert r.feedback(d.id, cost=3.0) is None
+    assert r.feedback(d.id, cost=5.0) is None  # the second cost is ignored, not counted
+    assert r.feedback(d.id, verifier=0.25) is None
+    assert r.policy.n_updates == 0
+    reward = r.feedback(d.id, correct=False)
+    assert reward == pytest.approx(0.4 * 0 + 0.4 * 0.25 + 0.2 * (1 - 0.0))
+    assert r.policy.n_updates == 1 and r.n_pending == 0
+    assert r.costs.count.sum() == 1
+    # Repeats after closing are recognised and ignored.
+    assert r.feedback(d.id, correct=True) is None
+    assert r.policy.n_updates == 1
+
+
+def test_final_closes_with_missing_parts_rescaled():
+    r = Router(_space(), reward=RewardConfig(0.4, 0.4, 0.2), warmup=0)
+    d = r.decide("q")
+    r.feedback(d.id, correct=True)
+    reward = r.feedback(d.id, final=True)
+    assert reward == pytest.approx(1.0)  # only "correct" came: its weight is scaled to the total
+    e = r.decide("q")
+    assert r.feedback(e.id, final=True) is None  # nothing weighted came: closed, no update
+    assert r.policy.n_updates == 1
+
+
+def test_zero_weight_parts_are_not_waited_for():
+    r = Router(_space(), reward=RewardConfig(1.0, 0.0, 0.0), warmup=0)
+    d = r.decide("q")
+    assert r.feedback(d.id, correct=True) == pytest.approx(1.0)
+
+
+def test_unknown_and_expired_ids(tmp_path):
+    clock = Clock()
+    r = Router(_space(), ttl_s=10.0, clock=clock)
+    with pytest.raises(UnknownDecisionError, match="unknown decision id 'nope'"):
+        r.feedback("nope", correct=True)
+    d = r.decide("q")
+    clock.t += 11.0
+    before = _snapshot(r, tmp_path, "a")
+    with pytest.raises(UnknownDecisionError, match="expired"):
+        r.feedback(d.id, correct=True)
+    assert _same(before, _snapshot(r, tmp_path, "b"))
+    r.decide("q2")  # purges
+    assert d.id not in r.store.pending
+    with pytest.raises(UnknownDecisionError, match="expired"):
+        r.feedback(d.id, correct=True)
+    with pytest.raises(TypeError, match="decision_id must be a str"):
+        r.feedback(3, correct=True)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, msg",
+    [
+        ({"correct": 2}, ValueError, "correct must lie in \\[0, 1\\]"),
+        ({"correct": "yes"}, TypeError, "correct must be a number"),
+        ({"verifier": float("nan")}, ValueError, "verifier must lie"),
+        ({"verifier": -0.1}, ValueError, "verifier must lie"),
+        ({"cost": float("inf")}, ValueError, "cost must be finite"),
+        ({"cost": -1.0}, ValueError, "cost must be finite and >= 0"),
+        ({"cost": True}, TypeError, "cost must be a number"),
+        ({"correct": True, "final": 1}, TypeError, "final must be a bool"),
+        ({}, ValueError, "give at least one"),
+    ],
+)
+def test_bad_feedback_leaves_state_unchanged(tmp_path, kwargs, exc, msg):
+    r = Router(_space(), warmup=3, seed=2)
+    _drive(r, 6)
+    d = r.decide("pending one")
+    r.feedback(d.id, cost=2.0)
+    before = _snapshot(r, tmp_path, "before")
+    with pytest.raises(exc, match=msg):
+        r.feedback(d.id, **kwargs)
+    assert _same(before, _snapshot(r, tmp_path, "after"))
+
+
+@pytest.mark.parametrize(
+    "mask, exc, msg",
+    [
+        (np.ones(12, dtype=int), TypeError, "mask must be a bool array"),
+        (np.ones(5, dtype=bool), ValueError, "mask has shape \\(5,\\)"),
+        (np.zeros(12, dtype=bool), ValueError, "allows no arm"),
+    ],
+)
+def test_bad_decide_leaves_state_unchanged(tmp_path, mask, exc, msg):
+    r = Router(_space(), warmup=3, seed=2)
+    _drive(r, 6)
+    before = _snapshot(r, tmp_path, "before")
+    with pytest.raises(exc, match=msg):
+        r.decide("q", mask=mask)
+    assert _same(before, _snapshot(r, tmp_path, "after"))
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc",
+    [
+        ({"reward": "cheap"}, ValueError),
+        ({"reward": {"w_correct": -1.0}}, ValueError),
+        ({"reward": {"w_correct": 0, "w_verifier": 0, "w_cost": 0}}, ValueError),
+        ({"reward": {"w_correct": float("nan")}}, ValueError),
+        ({"reward": {"bogus": 1}}, ValueError),
+        ({"policy": "ucb9"}, ValueError),
+        ({"featurizer": "bert"}, ValueError),
+        ({"ttl_s": 0}, ValueError),
+        ({"budget": -3.0}, ValueError),
+        ({"seed": "x"}, TypeError),
+    ],
+)
+def test_bad_router_arguments(kwargs, exc):
+    with pytest.raises(exc):
+        Router(_space(), **kwargs)
+
+
+# -------------------------------------------------------------------------------- threads
+def test_decide_and_feedback_from_many_threads():
+    r = Router(_space(), warmup=10, seed=0)
+    ids: list[str] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(tid: int) -> None:
+        try:
+            for i in range(40):
+                d = r.decide(f"thread {tid} question {i}")
+                r.feedback(d.id, cost=1.0 + i)
+                r.feedback(d.id, correct=bool(i % 2), verifier=0.5)
+                r.feedback(d.id, correct=True)  # a duplicate after closing: ignored
+                with lock:
+                    ids.append(d.id)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(ids)) == 240
+    assert r.policy.n_updates == 240 and r.policy.n_selected == 240 and r.n_pending == 0
+
+
+# ------------------------------------------------------------------------------ arm changes
+def test_add_and_remove_arms_keep_what_was_learned():
+    r = Router(_space(), warmup=5, seed=1)
+    _drive(r, 30)
+    theta = np.array(r.policy.theta)
+    new = r.add_arm(Arm("m64", "single"), ModelEntry("m64", params=64e9))
+    assert new == 12 and r.n_arms == 13
+    np.testing.assert_array_equal(r.policy.theta, theta)
+    d = r.decide("q", mask=np.eye(13, dtype=bool)[12])
+    assert d.arm.model == "m64" and d.score is not None  # scored from its features at once
+    pending = r.decide("q2", mask=np.eye(13, dtype=bool)[3])
+    removed = r.remove_arm(r.arm_space[3].id)
+    assert removed == 3 and r.n_arms == 12
+    assert r.feedback(pending.id, correct=True, verifier=1.0, cost=1.0) is not None
+    n = r.policy.n_updates
+    assert r.feedback(d.id, correct=True, verifier=1.0, cost=1.0) is not None
+    assert r.policy.n_updates == n + 1
+
+
+def test_disjoint_router_add_remove():
+    r = Router(_space(), policy="disjoint", warmup=3, seed=1, dim=16)
+    assert r.d == 16
+    _drive(r, 20)
+    r.add_arm(Arm("m64", "single"), ModelEntry("m64", params=64e9))
+    assert r.policy.n_arms == 13
+    r.remove_arm(r.arm_space[0].id)
+    assert r.policy.n_arms == 12
+    _drive(r, 5)
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_every_policy_runs_in_the_router(name, tmp_path):
+    kwargs = {"policy_kwargs": {"arm": 2}} if name == "fixed" else {}
+    r = Router(_space(), policy=name, warmup=3, seed=0, **kwargs)
+    _drive(r, 8)
+    r.save(tmp_path / "s")
+    r2 = Router.load(tmp_path / "s")
+    assert [d.arm_index for d in _drive(r, 5, seed=9)] == [
+        d.arm_index for d in _drive(r2, 5, seed=9)
+    ]
+
+
+# ---------------------------------------------------------------------------------- budget
+def test_budget_controller_holds_the_target():
+    space = _small_space()
+    results = {}
+    for target in (None, 4.0):
+        budget = None if target is None else BudgetConfig(target, eta=0.05)
+        r = Router(space, reward=RewardConfig(1.0, 0.0, 0.0), warmup=20, seed=0, budget=budget)
+        rng = np.random.default_rng(0)
+        costs = []
+        for i in range(2000):
+            d = r.decide(f"question {i} about {rng.integers(100)}")
+            k = d.arm_index
+            c = SIZES[k] * rng.uniform(0.8, 1.2)
+            r.feedback(d.id, correct=bool(rng.random() < P_CORRECT[k]), cost=c)
+            costs.append(c)
+        results[target] = np.array(costs)
+    free, held = results[None], results[4.0]
+    assert free[1000:].mean() > 20.0  # unconstrained, it learns the big model is best
+    assert abs(held[1000:].mean() - 4.0) < 0.4  # within 10 % of the target
+    assert abs(held[-500:].mean() - 4.0) < 0.4
+
+
+def test_budget_rule_step():
+    from uniscale.router.budget import BudgetController
+
+    bc = BudgetController(BudgetConfig(target=2.0, eta=0.1))
+    assert bc.observe(4.0) == pytest.approx(0.1)
+    assert bc.observe(0.0) == pytest.approx(0.0)
+    assert bc.observe(0.0) == 0.0  # never negative
+    with pytest.raises(ValueError, match="finite"):
+        bc.observe(float("nan"))
+
+
+# ---------------------------------------------------------------------------- persistence
+@pytest.mark.parametrize("policy", ["linucb", "thompson", "epsilon_greedy", "disjoint"])
+def test_restart_continues_exactly(tmp_path, policy):
+    clock = Clock()
+    a = Router(_space(), policy=policy, warmup=10, seed=5, clock=clock,
+               budget=BudgetConfig(20.0))
+    _drive(a, 25, seed=1)
+    waiting = [a.decide(f"late {i}") for i in range(3)]
+    a.feedback(waiting[0].id, cost=4.0)
+    a.save(tmp_path / "state")
+    b = Router.load(tmp_path / "state", clock=clock)
+    assert _same(_snapshot(a, tmp_path, "sa"), _snapshot(b, tmp_path, "sb"))
+    for w in waiting:
+        ra = a.feedback(w.id, correct=True, verifier=0.7, cost=4.0)
+        rb = b.feedback(w.id, correct=True, verifier=0.7, cost=4.0)
+        assert ra == rb
+    da, db = _drive(a, 30, seed=2), _drive(b, 30, seed=2)
+    assert [(d.id, d.arm_index, d.score, d.width, d.propensity) for d in da] == [
+        (d.id, d.arm_index, d.score, d.width, d.propensity) for d in db
+    ]
+
+
+def test_save_replaces_atomically_and_leaves_no_temporaries(tmp_path):
+    r = Router(_space(), seed=1)
+    _drive(r, 5)
+    r.save(tmp_path / "s")
+    _drive(r, 5)
+    r.save(tmp_path / "s")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["arrays.npz", "router.json"]
+    assert Router.load(tmp_path / "s").policy.n_updates == 10
+
+
+def test_load_rejects_bad_states(tmp_path):
+    r = Router(_space(), seed=1)
+    _drive(r, 3)
+    r.save(tmp_path / "s")
+    with pytest.raises(StateFileError, match="no router.json"):
+        Router.load(tmp_path / "missing")
+    meta = json.loads((tmp_path / "s" / "router.json").read_text())
+    meta["version"] = 99
+    (tmp_path / "s" / "router.json").write_text(json.dumps(meta))
+    with pytest.raises(StateFileError, match="version 99"):
+        Router.load(tmp_path / "s")
+    (tmp_path / "s" / "router.json").write_text("{not json")
+    with pytest.raises(StateFileError, match="not valid JSON"):
+        Router.load(tmp_path / "s")
+    r.save(tmp_path / "t")
+    (tmp_path / "t" / "arrays.npz").write_bytes(b"garbage")
+    with pytest.raises(StateFileError, match="unreadable"):
+        Router.load(tmp_path / "t")
+    r.save(tmp_path / "u")
+    meta = json.loads((tmp_path / "u" / "router.json").read_text())
+    del meta["policy"]["core"]
+    (tmp_path / "u" / "router.json").write_text(json.dumps(meta))
+    with pytest.raises(StateFileError, match="inconsistent"):
+        Router.load(tmp_path / "u")
+
+
+# ------------------------------------------------------------------------------- learning
+def test_router_learns_which_arm_suits_which_query():
+    """Two kinds of query; the best model differs by kind. After warm-up the router should pick
+    the right one for each kind most of the time."""
+    space = ArmSpace([ModelEntry("math", params=1e9), ModelEntry("chat", params=2e9)],
+                     [StrategyEntry("single", "single")],)
+    r = Router(space, policy="linucb", alpha=0.5, warmup=30, seed=0,
+               reward=RewardConfig(1.0, 0.0, 0.0), arm_features={"model_onehot": True})
+    rng = np.random.default_rng(0)
+    hits = []
+    for i in range(600):
+        kind = int(rng.integers(2))
+        text = (f"Compute {rng.integers(100)} * {rng.integers(100)} + {rng.integers(9)}"
+                if kind == 0 else f"Write a friendly note to my friend number {rng.integers(9)}")
+        d = r.decide(text)
+        good = (d.arm.model == "math") == (kind == 0)
+        r.feedback(d.id, correct=bool(rng.random() < (0.9 if good else 0.2)))
+        hits.append(good)
+    assert np.mean(hits[-200:]) > 0.85
