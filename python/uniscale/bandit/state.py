@@ -36,7 +36,6 @@ import json
 import logging
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -96,18 +95,20 @@ def check_state_dict(sd: Any, kind: str) -> dict[str, Any]:
     """
     if not isinstance(sd, dict):
         raise StateFileError(f"state: expected a dict, got {type(sd).__name__}")
-    need = [k for k in _SCALARS if not (k == "n_arms" and kind == "LinUCB")]
-    need += [*_ARRAYS, "since_refresh"]
-    missing = [k for k in need if k not in sd]
-    if missing:
-        raise StateFileError(f"state: missing keys {missing}")
+    if sd.get("kind") != kind:
+        raise StateFileError(f"state: holds a {sd.get('kind')!r} model, expected {kind!r}")
+    if "format_version" not in sd:
+        raise StateFileError("state: missing keys ['format_version']")
     version = _int(sd, "format_version", 0)
     if version != FORMAT_VERSION:
         raise StateFileError(
             f"state: format_version {version} is not supported, expected {FORMAT_VERSION}"
         )
-    if sd["kind"] != kind:
-        raise StateFileError(f"state: holds a {sd['kind']!r} model, expected {kind!r}")
+    need = [k for k in _SCALARS if not (k == "n_arms" and kind == "LinUCB")]
+    need += [*_ARRAYS, "since_refresh"]
+    missing = [k for k in need if k not in sd]
+    if missing:
+        raise StateFileError(f"state: missing keys {missing}")
     out: dict[str, Any] = {"format_version": version, "kind": kind}
     d = out["d"] = _int(sd, "d", 1)
     for key in ("alpha", "lam", "gamma"):
@@ -207,15 +208,20 @@ def load_state(path: str | os.PathLike[str], kind: str) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"load: no state file at {path}")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        # Opened here so the file is closed even when numpy fails half-way through a bad archive.
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             if _META not in z.files:
                 raise StateFileError(f"load: {path} has no {_META} member; not a uniscale state")
             arrays = {name: z[name] for name in z.files if name != _META}
             meta = json.loads(z[_META].tobytes().decode())
     except StateFileError:
         raise
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as e:
-        raise StateFileError(f"load: {path} is not a readable state file ({e})") from e
+    except Exception as e:  # noqa: BLE001 - a damaged archive can fail in many ways
+        # zipfile and numpy raise BadZipFile, EOFError, ValueError, KeyError, struct.error,
+        # NotImplementedError (a flipped compression field) ... all mean "damaged file".
+        raise StateFileError(
+            f"load: {path} is not a readable state file ({type(e).__name__}: {e})"
+        ) from e
     if not isinstance(meta, dict) or "sha256" not in meta:
         raise StateFileError(f"load: {path} has no checksum in its metadata")
     expected = meta.pop("sha256")
