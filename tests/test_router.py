@@ -30,14 +30,17 @@ P_CORRECT = (0.3, 0.5, 0.7, 0.9)
 def _space():
     return ArmSpace(
         [ModelEntry(f"m{s:g}", params=s * 1e9) for s in SIZES],
-        [StrategyEntry("single", "single"),
-         StrategyEntry("sc", "self_consistency", grid={"n": [4, 8]})],
+        [
+            StrategyEntry("single", "single"),
+            StrategyEntry("sc", "self_consistency", grid={"n": [4, 8]}),
+        ],
     )
 
 
 def _small_space():
-    return ArmSpace([ModelEntry(f"m{s:g}", params=s * 1e9) for s in SIZES],
-                    [StrategyEntry("single", "single")])
+    return ArmSpace(
+        [ModelEntry(f"m{s:g}", params=s * 1e9) for s in SIZES], [StrategyEntry("single", "single")]
+    )
 
 
 class Clock:
@@ -58,8 +61,10 @@ def _snapshot(router: Router, tmp_path: Path, name: str):
 
 
 def _same(a, b) -> bool:
-    return a[0] == b[0] and a[1].keys() == b[1].keys() and all(
-        np.array_equal(a[1][k], b[1][k]) for k in a[1]
+    return (
+        a[0] == b[0]
+        and a[1].keys() == b[1].keys()
+        and all(np.array_equal(a[1][k], b[1][k]) for k in a[1])
     )
 
 
@@ -71,8 +76,12 @@ def _drive(router: Router, n: int, seed: int = 0, feedback: bool = True):
         size = router.arm_space.models[d.arm.model].params / 1e9
         p_correct = min(0.95, 0.3 + 0.1 * np.log2(size / 0.5))
         if feedback:
-            router.feedback(d.id, correct=bool(rng.random() < p_correct),
-                            verifier=float(rng.random()), cost=size * d.arm.n_samples)
+            router.feedback(
+                d.id,
+                correct=bool(rng.random() < p_correct),
+                verifier=float(rng.random()),
+                cost=size * d.arm.n_samples,
+            )
         out.append(d)
     return out
 
@@ -91,8 +100,12 @@ def test_decision_fields():
 
 def test_request_forms():
     r = Router(_space(), warmup=0)
-    for req in ("text", {"prompt": "p"}, {"text": "t"},
-                {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]}):
+    for req in (
+        "text",
+        {"prompt": "p"},
+        {"text": "t"},
+        {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]},
+    ):
         r.decide(req)
     with pytest.raises(ValueError, match="request dict needs"):
         r.decide({"messages": []})
@@ -349,8 +362,7 @@ def test_budget_rule_step():
 @pytest.mark.parametrize("policy", ["linucb", "thompson", "epsilon_greedy", "disjoint"])
 def test_restart_continues_exactly(tmp_path, policy):
     clock = Clock()
-    a = Router(_space(), policy=policy, warmup=10, seed=5, clock=clock,
-               budget=BudgetConfig(20.0))
+    a = Router(_space(), policy=policy, warmup=10, seed=5, clock=clock, budget=BudgetConfig(20.0))
     _drive(a, 25, seed=1)
     waiting = [a.decide(f"late {i}") for i in range(3)]
     a.feedback(waiting[0].id, cost=4.0)
@@ -408,16 +420,28 @@ def test_load_rejects_bad_states(tmp_path):
 def test_router_learns_which_arm_suits_which_query():
     """Two kinds of query; the best model differs by kind. After warm-up the router should pick
     the right one for each kind most of the time."""
-    space = ArmSpace([ModelEntry("math", params=1e9), ModelEntry("chat", params=2e9)],
-                     [StrategyEntry("single", "single")],)
-    r = Router(space, policy="linucb", alpha=0.5, warmup=30, seed=0,
-               reward=RewardConfig(1.0, 0.0, 0.0), arm_features={"model_onehot": True})
+    space = ArmSpace(
+        [ModelEntry("math", params=1e9), ModelEntry("chat", params=2e9)],
+        [StrategyEntry("single", "single")],
+    )
+    r = Router(
+        space,
+        policy="linucb",
+        alpha=0.5,
+        warmup=30,
+        seed=0,
+        reward=RewardConfig(1.0, 0.0, 0.0),
+        arm_features={"model_onehot": True},
+    )
     rng = np.random.default_rng(0)
     hits = []
-    for i in range(600):
+    for _ in range(600):
         kind = int(rng.integers(2))
-        text = (f"Compute {rng.integers(100)} * {rng.integers(100)} + {rng.integers(9)}"
-                if kind == 0 else f"Write a friendly note to my friend number {rng.integers(9)}")
+        text = (
+            f"Compute {rng.integers(100)} * {rng.integers(100)} + {rng.integers(9)}"
+            if kind == 0
+            else f"Write a friendly note to my friend number {rng.integers(9)}"
+        )
         d = r.decide(text)
         good = (d.arm.model == "math") == (kind == 0)
         r.feedback(d.id, correct=bool(rng.random() < (0.9 if good else 0.2)))

@@ -16,7 +16,9 @@ def _paper_space():
         [ModelEntry(f"qwen3-{s}b", params=s * 1e9) for s in SIZES],
         [
             StrategyEntry(
-                "beam", "beam_search", grid={"qp": pow2, "cp": pow2, "bs": pow2},
+                "beam",
+                "beam_search",
+                grid={"qp": pow2, "cp": pow2, "bs": pow2},
                 constraints=("qp * cp <= 64", "bs == cp"),
             )
         ],
@@ -82,8 +84,13 @@ def test_from_file(tmp_path, name, text):
     space = ArmSpace.from_file(path)
     ids = [a.id for a in space.arms]
     assert ids == [
-        "small/single/", "small/sc/n=4", "small/sc/n=8",
-        "big/single/", "big/sc/n=4", "big/sc/n=8", "big/bon/n=4",
+        "small/single/",
+        "small/sc/n=4",
+        "small/sc/n=8",
+        "big/single/",
+        "big/sc/n=4",
+        "big/sc/n=8",
+        "big/bon/n=4",
     ]
     assert space.models["small"].engine == "llama:smollm2-135m"
     assert space[-1].kind == "best_of_n" and space[-1].n_samples == 4
@@ -117,7 +124,7 @@ def test_mask():
     space = _paper_space()
     m = space.mask(models=["qwen3-0.6b", "qwen3-4b"], max_samples=4)
     assert m.dtype == np.bool_ and m.shape == (168,)
-    for a, allowed in zip(space.arms, m):
+    for a, allowed in zip(space.arms, m, strict=True):
         assert allowed == (a.model in ("qwen3-0.6b", "qwen3-4b") and a.n_samples <= 4)
     assert space.mask(exclude=[space[0].id])[0] == np.False_
     with pytest.raises(ValueError, match="unknown model"):
@@ -139,20 +146,27 @@ def test_mask():
         (lambda: Arm("m", "s", {"n": [1]}, kind="single"), TypeError, "scalar"),
         (lambda: ArmSpace([]), ValueError, "at least one model"),
         (
-            lambda: ArmSpace([ModelEntry("m", 1e9)], [StrategyEntry("s", "self_consistency",
-                                                                    grid={"n": [2]},
-                                                                    constraints=("n > 4",))]),
-            ValueError, "no arm",
+            lambda: ArmSpace(
+                [ModelEntry("m", 1e9)],
+                [StrategyEntry("s", "self_consistency", grid={"n": [2]}, constraints=("n > 4",))],
+            ),
+            ValueError,
+            "no arm",
         ),
         (
-            lambda: ArmSpace([ModelEntry("m", 1e9)], [StrategyEntry("s", "single",
-                                                                    constraints=("__import__",))]),
-            ValueError, "unknown name",
+            lambda: ArmSpace(
+                [ModelEntry("m", 1e9)], [StrategyEntry("s", "single", constraints=("__import__",))]
+            ),
+            ValueError,
+            "unknown name",
         ),
         (
-            lambda: ArmSpace([ModelEntry("m", 1e9)], [StrategyEntry("s", "single", grid={"n": [1]},
-                                                                    constraints=("n.real > 0",))]),
-            ValueError, "unsupported syntax",
+            lambda: ArmSpace(
+                [ModelEntry("m", 1e9)],
+                [StrategyEntry("s", "single", grid={"n": [1]}, constraints=("n.real > 0",))],
+            ),
+            ValueError,
+            "unsupported syntax",
         ),
         (lambda: ArmSpace.from_dict({"models": [], "extra": 1}), ValueError, "unknown keys"),
     ],

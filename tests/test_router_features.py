@@ -29,9 +29,9 @@ def test_hashed_shape_norm_and_extras():
 
 def test_hashed_is_deterministic_across_processes():
     code = (
-        "import sys; sys.path[:0] = %r\n"
+        f"import sys; sys.path[:0] = {sys.path!r}\n"
         "from uniscale.router.hashed import HashedFeaturizer\n"
-        "print(repr(HashedFeaturizer(dim=32).transform([%r])[0].tolist()))" % (sys.path, Q)
+        f"print(repr(HashedFeaturizer(dim=32).transform([{Q!r}])[0].tolist()))"
     )
     outs = set()
     for seed in ("1", "2"):
@@ -140,8 +140,12 @@ def _space():
         [ModelEntry("small", params=1e9), ModelEntry("big", params=32e9)],
         [
             StrategyEntry("single", "single"),
-            StrategyEntry("beam", "beam_search", grid={"qp": [1, 4], "cp": [2, 8], "bs": [2, 8]},
-                          constraints=("bs == cp",)),
+            StrategyEntry(
+                "beam",
+                "beam_search",
+                grid={"qp": [1, 4], "cp": [2, 8], "bs": [2, 8]},
+                constraints=("bs == cp",),
+            ),
         ],
     )
 

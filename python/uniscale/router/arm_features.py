@@ -75,7 +75,9 @@ class ArmFeaturizer:
             kinds = [k for k in STRATEGY_KINDS if k in present]
         self.kinds = tuple(kinds)
         self.model_onehot = bool(model_onehot)
-        self.models = tuple(models if models is not None else arm_space.models) if model_onehot else ()
+        self.models = (
+            tuple(models if models is not None else arm_space.models) if model_onehot else ()
+        )
         self.description_dim = description_dim
         self.text_featurizer = text_featurizer
         self.seed = int(seed)
@@ -118,9 +120,7 @@ class ArmFeaturizer:
             if a.model in model_pos:
                 row[_N_NUMERIC + len(self.kinds) + model_pos[a.model]] = 1.0
         if self.description_dim and len(arms):
-            texts = [
-                f"{self.arm_space.models[a.model].description} {a.id}".strip() for a in arms
-            ]
+            texts = [f"{self.arm_space.models[a.model].description} {a.id}".strip() for a in arms]
             emb = np.asarray(self.text_featurizer.transform(texts), dtype=np.float64)
             if self._proj is None or self._proj.shape[1] != emb.shape[1]:
                 rng = np.random.default_rng(self.seed)

@@ -83,7 +83,7 @@ def _eval_node(node: ast.AST, env: Mapping[str, Any], expr: str) -> Any:
         return all(vals) if isinstance(node.op, ast.And) else any(vals)
     if isinstance(node, ast.Compare):
         left = _eval_node(node.left, env, expr)
-        for op, comp in zip(node.ops, node.comparators):
+        for op, comp in zip(node.ops, node.comparators, strict=True):
             if type(op) not in _CMPOPS:
                 break
             right = _eval_node(comp, env, expr)
@@ -125,14 +125,25 @@ class ModelEntry:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or "/" in self.name:
-            raise ValueError(f"ModelEntry: name must be a non-empty str without '/', got {self.name!r}")
+            raise ValueError(
+                f"ModelEntry: name must be a non-empty str without '/', got {self.name!r}"
+            )
         p = self.params
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p) or p <= 0:
-            raise ValueError(f"ModelEntry {self.name}: params must be a finite number > 0, got {p!r}")
+            raise ValueError(
+                f"ModelEntry {self.name}: params must be a finite number > 0, got {p!r}"
+            )
         for key in ("price_in_per_1k", "price_out_per_1k", "gqa_ratio"):
             v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ValueError(f"ModelEntry {self.name}: {key} must be a finite number >= 0, got {v!r}")
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v < 0
+            ):
+                raise ValueError(
+                    f"ModelEntry {self.name}: {key} must be a finite number >= 0, got {v!r}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -164,15 +175,24 @@ class StrategyEntry:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or "/" in self.name:
-            raise ValueError(f"StrategyEntry: name must be a non-empty str without '/', got {self.name!r}")
+            raise ValueError(
+                f"StrategyEntry: name must be a non-empty str without '/', got {self.name!r}"
+            )
         if self.kind not in STRATEGY_KINDS:
-            raise ValueError(f"StrategyEntry {self.name}: kind must be one of {STRATEGY_KINDS}, got {self.kind!r}")
+            raise ValueError(
+                f"StrategyEntry {self.name}: kind must be one of {STRATEGY_KINDS}, "
+                f"got {self.kind!r}"
+            )
         if not isinstance(self.grid, Mapping):
-            raise TypeError(f"StrategyEntry {self.name}: grid must be a mapping, got {type(self.grid)!r}")
+            raise TypeError(
+                f"StrategyEntry {self.name}: grid must be a mapping, got {type(self.grid)!r}"
+            )
         grid = {}
         for key, values in self.grid.items():
             if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-                raise TypeError(f"StrategyEntry {self.name}: grid[{key!r}] must be a list, got {values!r}")
+                raise TypeError(
+                    f"StrategyEntry {self.name}: grid[{key!r}] must be a list, got {values!r}"
+                )
             values = tuple(values)
             if not values:
                 raise ValueError(f"StrategyEntry {self.name}: grid[{key!r}] is empty")
@@ -191,7 +211,7 @@ class StrategyEntry:
         keys = list(self.grid)
         out = []
         for values in itertools.product(*(self.grid[k] for k in keys)):
-            point = dict(zip(keys, values))
+            point = dict(zip(keys, values, strict=True))
             env = {**self.fixed, **point}
             if all(_eval_node(t, env, c) for c, t in trees):
                 out.append({**self.fixed, **point})
@@ -230,7 +250,11 @@ class Arm:
     _params: tuple[tuple[str, Any], ...]
 
     def __init__(
-        self, model: str, strategy: str, params: Mapping[str, Any] | None = None, kind: str | None = None
+        self,
+        model: str,
+        strategy: str,
+        params: Mapping[str, Any] | None = None,
+        kind: str | None = None,
     ) -> None:
         if not isinstance(model, str) or not model or "/" in model:
             raise ValueError(f"Arm: model must be a non-empty str without '/', got {model!r}")
@@ -263,7 +287,12 @@ class Arm:
         return int(p.get("qp", 1)) * int(p.get("cp", 1))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "strategy": self.strategy, "kind": self.kind, "params": self.params}
+        return {
+            "model": self.model,
+            "strategy": self.strategy,
+            "kind": self.kind,
+            "params": self.params,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Arm:
@@ -451,15 +480,22 @@ class ArmSpace:
                 import tomli as tomllib  # type: ignore[no-redef]
             data = tomllib.loads(text)
         else:
-            raise ValueError(f"ArmSpace.from_file: expected .yaml, .yml or .toml, got {path.name!r}")
+            raise ValueError(
+                f"ArmSpace.from_file: expected .yaml, .yml or .toml, got {path.name!r}"
+            )
         return cls.from_dict(data)
 
     def __repr__(self) -> str:
-        return f"ArmSpace({len(self.models)} models, {len(self.strategies)} strategies, {len(self)} arms)"
+        n_m, n_s = len(self.models), len(self.strategies)
+        return f"ArmSpace({n_m} models, {n_s} strategies, {len(self)} arms)"
 
 
 _NUMERIC_MODEL_FIELDS = (
-    "params", "price_in_per_1k", "price_out_per_1k", "gqa_ratio", "kv_bytes_per_token",
+    "params",
+    "price_in_per_1k",
+    "price_out_per_1k",
+    "gqa_ratio",
+    "kv_bytes_per_token",
 )
 
 
@@ -473,7 +509,9 @@ def _model_kwargs(m: Mapping[str, Any]) -> dict[str, Any]:
             try:
                 out[key] = float(v)
             except ValueError:
-                raise ValueError(f"ArmSpace: model field {key} must be a number, got {v!r}") from None
+                raise ValueError(
+                    f"ArmSpace: model field {key} must be a number, got {v!r}"
+                ) from None
     return out
 
 

@@ -62,7 +62,9 @@ class BudgetController:
         """Feed one observed cost (finite, >= 0); returns the new price."""
         c = float(cost)
         if not math.isfinite(c) or c < 0:
-            raise ValueError(f"BudgetController.observe: cost must be finite and >= 0, got {cost!r}")
+            raise ValueError(
+                f"BudgetController.observe: cost must be finite and >= 0, got {cost!r}"
+            )
         self.lam = max(0.0, self.lam + self.config.eta * (c / self.config.target - 1.0))
         self.n += 1
         self.total += c
@@ -102,7 +104,10 @@ class CostTracker:
         self.count = np.delete(self.count, index)
 
     def expected(self, hints: np.ndarray) -> np.ndarray:
-        """Expected raw cost per arm, float64 (K,), from ``hints`` (K,) > 0; NaN if none observed."""
+        """Expected raw cost per arm, float64 (K,), from size ``hints`` (K,) > 0.
+
+        All NaN while no cost has been observed.
+        """
         seen = self.count > 0
         if not np.any(seen):
             return np.full(len(hints), np.nan)

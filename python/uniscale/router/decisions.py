@@ -147,7 +147,7 @@ class DecisionStore:
         X = arrays["pending_x"]
         if len(meta["pending"]) != X.shape[0]:
             raise ValueError("DecisionStore.from_state: pending records and features disagree")
-        for rec, x in zip(meta["pending"], X):
+        for rec, x in zip(meta["pending"], X, strict=True):
             store.pending[rec["id"]] = Pending(
                 rec["arm_id"], np.array(x), float(rec["created"]), dict(rec["parts"])
             )

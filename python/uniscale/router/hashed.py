@@ -61,7 +61,9 @@ class HashedFeaturizer:
             raise ValueError(f"{op}: dim must be a positive int, got {dim!r}")
         lo, hi = ngram_range
         if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi <= 8):
-            raise ValueError(f"{op}: ngram_range must satisfy 1 <= lo <= hi <= 8, got {ngram_range!r}")
+            raise ValueError(
+                f"{op}: ngram_range must satisfy 1 <= lo <= hi <= 8, got {ngram_range!r}"
+            )
         self.dim = int(dim)
         self.ngram_range = (lo, hi)
         self.words = bool(words)
@@ -105,7 +107,9 @@ class HashedFeaturizer:
         if self.words and tokens:
             hashes.append(
                 np.fromiter(
-                    (zlib.crc32(t.encode("utf-8")) for t in tokens), dtype=np.uint64, count=len(tokens)
+                    (zlib.crc32(t.encode("utf-8")) for t in tokens),
+                    dtype=np.uint64,
+                    count=len(tokens),
                 )
             )
         if hashes:

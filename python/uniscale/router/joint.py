@@ -124,7 +124,9 @@ class JointFeaturizer:
         """
         op = "JointFeaturizer.fit"
         if self.projection != "pca":
-            raise ValueError(f"{op}: only projection='pca' is fitted, this one is {self.projection!r}")
+            raise ValueError(
+                f"{op}: only projection='pca' is fitted, this one is {self.projection!r}"
+            )
         Phi = np.asarray(Phi, dtype=np.float64)
         if Phi.ndim != 2 or Phi.shape[1] != self.query_dim or Phi.shape[0] < 2:
             raise ValueError(
@@ -165,14 +167,14 @@ class JointFeaturizer:
         return z1
 
     def transform(self, Phi: np.ndarray, Psi: np.ndarray) -> np.ndarray:
-        """Joint features X float64 (B, K, d) from ``Phi`` (B, p) and arm features ``Psi`` (K, q)."""
+        """Joint features X float64 (B, K, d) from ``Phi`` (B, p) and ``Psi`` (K, q)."""
         op = "JointFeaturizer.transform"
         z1 = self.transform_query(Phi)
         psi1 = self.arm_block(Psi, op)
         return self.combine(z1, psi1)
 
     def arm_block(self, Psi: Any, op: str = "JointFeaturizer.arm_block") -> np.ndarray:
-        """``[psi, 1]`` float64 (K, q + 1) from arm features ``Psi`` (K, q); cache it per arm set."""
+        """``[psi, 1]`` float64 (K, q + 1) from arm features ``Psi`` (K, q)."""
         Psi = np.asarray(Psi, dtype=np.float64)
         if Psi.ndim != 2 or Psi.shape[1] != self.arm_dim or Psi.shape[0] < 1:
             raise ValueError(f"{op}: Psi has shape {Psi.shape}, expected (K >= 1, {self.arm_dim})")

@@ -45,7 +45,9 @@ class MiniLMFeaturizer:
         self, model_path: str | None = None, *, batch_size: int = 32, threads: int | None = None
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"MiniLMFeaturizer: batch_size must be a positive int, got {batch_size!r}")
+            raise ValueError(
+                f"MiniLMFeaturizer: batch_size must be a positive int, got {batch_size!r}"
+            )
         self.model_path = model_path
         self.batch_size = batch_size
         self.threads = threads

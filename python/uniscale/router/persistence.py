@@ -164,7 +164,9 @@ def load_router(path: str | Path, *, clock: Callable[[], float] | None = None) -
         router.store = DecisionStore.from_state(meta["store"], sub("store"))
         router.costs.sum = np.asarray(arrays["costs.sum"], dtype=np.float64)
         router.costs.count = np.asarray(arrays["costs.count"], dtype=np.int64)
-        router.budget = None if meta["budget"] is None else BudgetController.from_state(meta["budget"])
+        router.budget = (
+            None if meta["budget"] is None else BudgetController.from_state(meta["budget"])
+        )
         router.rng.bit_generator.state = meta["rng"]
         router._tag = meta["tag"]
         router._counter = int(meta["counter"])

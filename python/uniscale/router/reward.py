@@ -116,11 +116,15 @@ def resolve_reward(reward: str | RewardConfig | Mapping[str, Any]) -> RewardConf
         return reward
     if isinstance(reward, str):
         if reward not in PRESETS:
-            raise ValueError(f"reward: unknown preset {reward!r}, expected one of {sorted(PRESETS)}")
+            raise ValueError(
+                f"reward: unknown preset {reward!r}, expected one of {sorted(PRESETS)}"
+            )
         return PRESETS[reward]
     if isinstance(reward, Mapping):
         unknown = set(reward) - set(RewardConfig.__dataclass_fields__)
         if unknown:
             raise ValueError(f"reward: unknown fields {sorted(unknown)}")
         return RewardConfig(**reward)
-    raise TypeError(f"reward: expected a preset name, RewardConfig or mapping, got {type(reward)!r}")
+    raise TypeError(
+        f"reward: expected a preset name, RewardConfig or mapping, got {type(reward)!r}"
+    )

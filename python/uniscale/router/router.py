@@ -38,7 +38,8 @@ __all__ = ["Router"]
 
 
 def _request_text(request: Any, op: str) -> str:
-    """The text to featurize: a str, or a dict's ``question``/``prompt``/``text``/last user message."""
+    """The text to featurize: a str, or a dict's ``question``, ``prompt``, ``text`` or last
+    user message."""
     if isinstance(request, str):
         return request
     if isinstance(request, Mapping):
@@ -48,8 +49,10 @@ def _request_text(request: Any, op: str) -> str:
         msgs = request.get("messages")
         if isinstance(msgs, Sequence) and not isinstance(msgs, str):
             for m in reversed(msgs):
-                if isinstance(m, Mapping) and m.get("role") == "user" and isinstance(
-                    m.get("content"), str
+                if (
+                    isinstance(m, Mapping)
+                    and m.get("role") == "user"
+                    and isinstance(m.get("content"), str)
                 ):
                     return m["content"]
         raise ValueError(
@@ -148,14 +151,19 @@ class Router:
         self.arm_featurizer = ArmFeaturizer(arm_space, seed=self.seed, **af_kwargs)
         policy_name = policy.name if isinstance(policy, Policy) else policy
         if policy_name not in POLICIES:
-            raise ValueError(f"{op}: unknown policy {policy_name!r}, expected one of {sorted(POLICIES)}")
+            raise ValueError(
+                f"{op}: unknown policy {policy_name!r}, expected one of {sorted(POLICIES)}"
+            )
         context = policy.context if isinstance(policy, Policy) else POLICIES[policy_name].context
         q = self.arm_featurizer.dim
         if context == "query":
             # One model per arm: spend the whole dimension on the query.
             self.joint = JointFeaturizer(
-                self.featurizer.out_dim, q, proj_dim=max(1, int(dim) - 1),
-                projection=projection, seed=self.seed,
+                self.featurizer.out_dim,
+                q,
+                proj_dim=max(1, int(dim) - 1),
+                projection=projection,
+                seed=self.seed,
             )
             d = self.joint.query_out_dim
         else:
@@ -190,7 +198,10 @@ class Router:
         psi = self.arm_featurizer.transform(self.arm_space.arms)
         self._psi1 = self.joint.arm_block(psi)
         self._hints = np.array(
-            [self.arm_space.models[a.model].params * max(a.n_samples, 1) for a in self.arm_space.arms]
+            [
+                self.arm_space.models[a.model].params * max(a.n_samples, 1)
+                for a in self.arm_space.arms
+            ]
         )
 
     @property
@@ -378,7 +389,9 @@ class Router:
         if v is not None:
             parts_in["verifier"] = v
         if cost is not None:
-            if not isinstance(cost, (int, float, np.integer, np.floating)) or isinstance(cost, bool):
+            if not isinstance(cost, (int, float, np.integer, np.floating)) or isinstance(
+                cost, bool
+            ):
                 raise TypeError(f"{op}: cost must be a number, got {type(cost)!r}")
             cf = float(cost)
             if not math.isfinite(cf) or cf < 0:
@@ -399,7 +412,10 @@ class Router:
                     if pending.parts[part] != value:
                         logger.warning(
                             "decision %s: second %s %s ignored (first was %s)",
-                            decision_id, part, value, pending.parts[part],
+                            decision_id,
+                            part,
+                            value,
+                            pending.parts[part],
                         )
                     continue
                 pending.parts[part] = value

@@ -94,9 +94,7 @@ class Policy(ABC):
         if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
             raise ValueError(f"{type(self).__name__}: d must be a positive int, got {d!r}")
         if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or warmup < 0:
-            raise ValueError(
-                f"{type(self).__name__}: warmup must be an int >= 0, got {warmup!r}"
-            )
+            raise ValueError(f"{type(self).__name__}: warmup must be an int >= 0, got {warmup!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"{type(self).__name__}: seed must be an int, got {seed!r}")
         self.d = int(d)
@@ -179,8 +177,11 @@ class Policy(ABC):
         self.n_selected += B
         return Selection(arms, scores, widths, props)
 
-    def _precheck(self, B: int, K: int, mask: np.ndarray | None, op: str) -> None:
-        """Policy-specific checks that must pass before any random draw (state untouched)."""
+    def _precheck(self, B: int, K: int, mask: np.ndarray | None, op: str) -> None:  # noqa: B027
+        """Policy-specific checks that must pass before any random draw (state untouched).
+
+        The default checks nothing: most policies accept any allowed arm.
+        """
 
     @abstractmethod
     def _select(
@@ -343,9 +344,7 @@ def _check_penalty(penalty: Any, B: int, K: int, op: str) -> np.ndarray | None:
     if penalty.shape == (K,):
         penalty = np.broadcast_to(penalty, (B, K))
     if penalty.shape != (B, K):
-        raise ValueError(
-            f"{op}: penalty has shape {penalty.shape}, expected ({B}, {K}) or ({K},)"
-        )
+        raise ValueError(f"{op}: penalty has shape {penalty.shape}, expected ({B}, {K}) or ({K},)")
     if not np.all(np.isfinite(penalty)):
         raise ValueError(f"{op}: penalty must be finite, got NaN or inf")
     return penalty

@@ -55,7 +55,9 @@ class FixedArmPolicy(Policy):
         self.context = context
         self._n_arms: int | None = None
         if context == "query":
-            self._n_arms = self.arm + 1 if n_arms is None else _check_count(n_arms, "FixedArmPolicy")
+            self._n_arms = (
+                self.arm + 1 if n_arms is None else _check_count(n_arms, "FixedArmPolicy")
+            )
             if self.arm >= self._n_arms:
                 raise ValueError(f"FixedArmPolicy: arm {self.arm} >= n_arms {self._n_arms}")
         elif n_arms is not None:
@@ -95,7 +97,9 @@ class FixedArmPolicy(Policy):
     def _select(self, X, mask, penalty, rng) -> Selection:
         B = X.shape[0]
         return Selection(
-            np.full(B, self.arm, dtype=np.int64), np.full(B, np.nan), np.full(B, np.nan),
+            np.full(B, self.arm, dtype=np.int64),
+            np.full(B, np.nan),
+            np.full(B, np.nan),
             np.ones(B),
         )
 
@@ -104,7 +108,10 @@ class FixedArmPolicy(Policy):
 
     def config(self) -> dict[str, Any]:
         return {
-            **super().config(), "arm": self.arm, "context": self.context, "n_arms": self._n_arms
+            **super().config(),
+            "arm": self.arm,
+            "context": self.context,
+            "n_arms": self._n_arms,
         }
 
     def state_dict(self):
