@@ -264,18 +264,29 @@ class Pipeline:
         return engine
 
     def _specs(self, model: str, engine: Any) -> dict[str, Any]:
-        """Cost-model spec of ``model`` under the name the engine reports (cost records use it)."""
+        """Cost-model spec of ``model`` under the name the engine reports (cost records use it).
+
+        The config's entry wins; shape facts it leaves out (layers, hidden size, KV bytes, GQA)
+        come from what the engine read from the model (GGUF metadata or the server).
+        """
         from uniscale.cost import ModelSpec
 
         m = self._model_entry(model)
-        name = str(getattr(engine.info, "name", "") or model)
+        info = engine.info
+        name = str(getattr(info, "name", "") or model)
+
+        def pick(key: str) -> Any:
+            value = getattr(m, key, None)
+            return value if value is not None else getattr(info, key, None)
+
+        gqa = m.gqa_ratio if m.gqa_ratio not in (None, 1.0) else getattr(info, "gqa_ratio", None)
         spec = ModelSpec(
             name=name,
             params=float(m.params),
-            n_layers=m.n_layers,
-            hidden_size=m.hidden_size,
-            gqa_ratio=float(m.gqa_ratio) if m.gqa_ratio else 1.0,
-            kv_bytes_per_token=m.kv_bytes_per_token,
+            n_layers=pick("n_layers"),
+            hidden_size=pick("hidden_size"),
+            gqa_ratio=float(gqa) if gqa else 1.0,
+            kv_bytes_per_token=pick("kv_bytes_per_token"),
             price_in_per_1k=float(m.price_in_per_1k),
             price_out_per_1k=float(m.price_out_per_1k),
         )

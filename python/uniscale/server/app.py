@@ -214,7 +214,6 @@ def create_app(pipeline: Pipeline, config: ServeConfig | None = None) -> FastAPI
                 question,
                 answer_kind=body.uniscale.answer_kind,
                 max_tokens=body.token_limit or cfg.default_max_tokens,
-                temperature=body.temperature,
                 seed=body.seed,
                 models=models,
             )
@@ -223,7 +222,10 @@ def create_app(pipeline: Pipeline, config: ServeConfig | None = None) -> FastAPI
                 metrics.engine_errors.labels(model).inc()
             return error(502, f"engine failure: {exc}", code="engine_error")
         except ValueError as exc:
-            return error(400, str(exc), code="invalid_request")
+            # The request was validated above: a ValueError now comes from inside a strategy or
+            # the cost model, which is the server's fault, not the client's.
+            logger.exception("routing failed after validation")
+            return error(500, f"internal error while answering: {exc}", code="internal_error")
         for model in answered.failed_models:
             metrics.engine_errors.labels(model).inc()
         label = answered.arm_label
