@@ -105,14 +105,15 @@ def tts_only(arms: Sequence[ReplayArm], model: str | None = None) -> tuple[np.nd
     Parameters
     ----------
     model : str, optional
-        Default: the model with the most arms (the widest test-time-scaling range).
+        Default: the model with the widest test-time-scaling range (largest n), then the most
+        arms, then the first name.
     """
     models = [a.model for a in arms]
     if model is None:
         if not models:
             raise ValueError("tts_only: no arms")
-        # Most arms first, then name, so the choice is deterministic.
-        model = min(set(models), key=lambda m: (-models.count(m), m))
+        top_n = {m: max(a.n for a in arms if a.model == m) for m in set(models)}
+        model = min(set(models), key=lambda m: (-top_n[m], -models.count(m), m))
     idx = np.asarray([i for i, a in enumerate(arms) if a.model == model], dtype=np.int64)
     if idx.size == 0:
         raise ValueError(f"tts_only: no arm of model {model!r}; models: {sorted(set(models))}")

@@ -5,8 +5,8 @@ Files written by :func:`write_report` into the output folder (``<stem>`` default
 
 - ``<stem>.md``    the table of every policy (mean and 95 % interval over seeds) and the facts
   of the run;
-- ``<stem>.json``  everything: config, arms, per-seed figures, regret curves, the cloud of fixed
-  arms, the frontier;
+- ``<stem>.json``  everything: config, arms, per-seed figures, mean regret curves (at up to 200
+  evaluated steps, listed in ``curve_steps``), the cloud of fixed arms, the frontier;
 - ``<stem>_regret.png``  mean cumulative regret against the oracle and the best fixed arm;
 - ``<stem>_cost_accuracy.png``  accuracy against mean cost per query: every fixed arm (grey),
   every policy, and the budget / cost-weight frontier.
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["result_to_json", "markdown_table", "write_report", "plot_regret",
            "plot_cost_accuracy"]
 
+_CURVE_POINTS = 200
 _COLUMNS = (("reward", "reward", 3, 1.0), ("accuracy", "accuracy %", 1, 100.0),
             ("dollars", "$/1k queries", 3, 1000.0), ("tokens", "tokens/query", 0, 1.0),
             ("eflops", "TeFLOPs/query", 1, 1e-12), ("regret_oracle", "regret vs oracle", 1, 1.0),
@@ -91,7 +92,8 @@ def markdown_table(result: ReplayResult, *, title: str | None = None,
 
 def _clean(x: Any) -> Any:
     if isinstance(x, float):
-        return None if math.isnan(x) or math.isinf(x) else x
+        # Seven significant digits: far below every interval's width, and half the file.
+        return None if math.isnan(x) or math.isinf(x) else float(f"{x:.7g}")
     if isinstance(x, dict):
         return {str(k): _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -108,6 +110,9 @@ def result_to_json(result: ReplayResult, *, command: str | None = None) -> dict[
     cfg = asdict(result.config)
     cfg["reward_weights"] = asdict(result.config.reward_weights)
     names = [a.name for a in result.arms]
+    # Regret curves at no more than _CURVE_POINTS evaluated steps (always including the last).
+    n_steps = next(iter(result.summaries.values())).curve_oracle.size
+    steps = np.unique(np.linspace(1, n_steps, min(n_steps, _CURVE_POINTS)).round().astype(int))
     out = {
         "command": command,
         "task": result.task,
@@ -117,8 +122,9 @@ def result_to_json(result: ReplayResult, *, command: str | None = None) -> dict[
         "policies": {
             n: {"figures": {f: s.figures[f].as_dict() for f in FIGURES},
                 "per_seed": s.per_seed,
-                "curve_regret_oracle": s.curve_oracle,
-                "curve_regret_fixed": s.curve_fixed,
+                "curve_steps": steps,
+                "curve_regret_oracle": s.curve_oracle[steps - 1],
+                "curve_regret_fixed": s.curve_fixed[steps - 1],
                 "arm_share": {names[a] if a >= 0 else "cascade": v
                               for a, v in s.arm_share.items()}}
             for n, s in result.summaries.items()
@@ -160,7 +166,7 @@ def plot_regret(result: ReplayResult, path: Path, *, skip: Sequence[str] = ()) -
         ax.set_xlabel("evaluated step")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"mean over {len(result.config.seeds)} seeds")
-    axes[1].legend(fontsize=7, ncol=2, loc="best")
+    axes[0].legend(fontsize=7, ncol=2, loc="upper left")
     fig.suptitle(f"{result.task}: {result.config.mode}, {result.config.passes} pass(es), "
                  f"{result.config.preset if result.config.weights is None else 'custom'}")
     fig.tight_layout()
