@@ -95,6 +95,9 @@ class OpenAIEngine(Engine):
     info : ModelInfo, optional
         Model facts the server does not report (parameter count, KV bytes); its name is
         replaced by the served model id.
+    extra_body : dict, optional
+        Server-specific request fields added to every request (vLLM's ``top_k`` or
+        ``repetition_penalty``, llama-cpp-python's ``repeat_penalty``, ...).
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class OpenAIEngine(Engine):
         backoff_s: float = 0.5,
         max_backoff_s: float = 8.0,
         info: ModelInfo | None = None,
+        extra_body: dict[str, Any] | None = None,
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise ValueError(
@@ -135,6 +139,11 @@ class OpenAIEngine(Engine):
                 raise ValueError(f"OpenAIEngine: {name} must be a positive number, got {value!r}")
         if info is not None and not isinstance(info, ModelInfo):
             raise TypeError(f"OpenAIEngine: info must be a ModelInfo, got {type(info).__name__}")
+        if extra_body is not None and not isinstance(extra_body, dict):
+            raise TypeError(
+                f"OpenAIEngine: extra_body must be a dict, got {type(extra_body).__name__}"
+            )
+        self._extra_body = dict(extra_body or {})
         self.base_url = base_url.rstrip("/")
         self.model = model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -150,31 +159,29 @@ class OpenAIEngine(Engine):
         self._supports_n = True
         self._checked = False
         self._closed = False
-        # httpx clients and asyncio primitives belong to one event loop; keep one set per loop
-        # so that the engine also works across separate asyncio.run() calls.
+        # asyncio primitives belong to one event loop; they are made again when the engine is
+        # used from another one (separate asyncio.run() calls). HTTP clients live for one
+        # generate() call for the same reason: connections of a finished loop cannot be closed.
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: httpx.AsyncClient | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._check_lock: asyncio.Lock | None = None
 
     # -- transport -------------------------------------------------------------------------
-    def _session(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore, asyncio.Lock]:
+    def _primitives(self) -> tuple[asyncio.Semaphore, asyncio.Lock]:
         if self._closed:
             raise EngineError(f"OpenAIEngine for {self.base_url} is closed")
         loop = asyncio.get_running_loop()
-        if (
-            self._loop is not loop
-            or self._client is None
-            or self._semaphore is None
-            or self._check_lock is None
-        ):
+        if self._loop is not loop or self._semaphore is None or self._check_lock is None:
             self._loop = loop
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url, timeout=self._timeout, headers=self._headers
-            )
             self._semaphore = asyncio.Semaphore(self._max_concurrency)
             self._check_lock = asyncio.Lock()
-        return self._client, self._semaphore, self._check_lock
+        return self._semaphore, self._check_lock
+
+    def _client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=self._max_concurrency)
+        return httpx.AsyncClient(
+            base_url=self.base_url, timeout=self._timeout, headers=self._headers, limits=limits
+        )
 
     def _backoff(self, attempt: int, response: httpx.Response | None) -> float:
         wait = min(self._max_backoff_s, self._backoff_s * 2**attempt)
@@ -185,9 +192,11 @@ class OpenAIEngine(Engine):
                 pass
         return wait * random.uniform(0.5, 1.0)
 
-    async def _request(self, method: str, path: str, payload: dict[str, Any] | None) -> Any:
+    async def _request(
+        self, client: httpx.AsyncClient, method: str, path: str, payload: dict[str, Any] | None
+    ) -> Any:
         """One API call with retries; the decoded JSON body, or EngineError."""
-        client, semaphore, _ = self._session()
+        semaphore, _ = self._primitives()
         url = f"{self.base_url}{path}"
         failure = ""
         for attempt in range(self._max_retries + 1):
@@ -226,7 +235,7 @@ class OpenAIEngine(Engine):
             f"(last: {failure})"
         )
 
-    async def check(self) -> ModelInfo:
+    async def check(self, client: httpx.AsyncClient | None = None) -> ModelInfo:
         """Ask the server which models it serves; pick or verify the model (once).
 
         Raises
@@ -234,11 +243,15 @@ class OpenAIEngine(Engine):
         uniscale.errors.EngineError
             Unreachable server, or the model is not among the served ones.
         """
-        _, _, check_lock = self._session()
+        _, check_lock = self._primitives()
         async with check_lock:
             if self._checked:
                 return self.info
-            body = await self._request("GET", "/models", None)
+            if client is None:
+                async with self._client() as own:
+                    body = await self._request(own, "GET", "/models", None)
+            else:
+                body = await self._request(client, "GET", "/models", None)
             cards = body.get("data", []) if isinstance(body, dict) else []
             served = {str(card.get("id")): card for card in cards if isinstance(card, dict)}
             if self.model is None:
@@ -267,6 +280,7 @@ class OpenAIEngine(Engine):
     # -- generation ------------------------------------------------------------------------
     def _payload(self, prompt: Prompt, args: GenerateArgs, n: int, seed: int | None) -> dict:
         payload: dict[str, Any] = {
+            **self._extra_body,
             "model": self.model,
             "n": n,
             "max_tokens": args.max_tokens,
@@ -336,12 +350,16 @@ class OpenAIEngine(Engine):
             )
         return completions
 
-    async def _one_prompt(self, index: int, prompt: Prompt, args: GenerateArgs) -> list[Completion]:
+    async def _one_prompt(
+        self, client: httpx.AsyncClient, index: int, prompt: Prompt, args: GenerateArgs
+    ) -> list[Completion]:
         chat = not isinstance(prompt, str)
         path = "/chat/completions" if chat else "/completions"
         seed = _derived_seed(args.seed, index, 0)
         first_n = args.n if self._supports_n else 1
-        body = await self._request("POST", path, self._payload(prompt, args, first_n, seed))
+        body = await self._request(
+            client, "POST", path, self._payload(prompt, args, first_n, seed)
+        )
         samples = self._parse(body, chat, args.logprobs, f"{self.base_url}{path}")
         if len(samples) < args.n:
             if first_n > 1 and self._supports_n:
@@ -352,6 +370,7 @@ class OpenAIEngine(Engine):
             extra = await asyncio.gather(
                 *(
                     self._request(
+                        client,
                         "POST",
                         path,
                         self._payload(prompt, args, 1, _derived_seed(args.seed, index, k + 1)),
@@ -396,22 +415,20 @@ class OpenAIEngine(Engine):
             logprobs=logprobs,
             continue_final=continue_final,
         )
-        await self.check()
-        tasks = [
-            asyncio.ensure_future(self._one_prompt(i, prompt, args))
-            for i, prompt in enumerate(args.prompts)
-        ]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+        async with self._client() as client:
+            await self.check(client)
+            tasks = [
+                asyncio.ensure_future(self._one_prompt(client, i, prompt, args))
+                for i, prompt in enumerate(args.prompts)
+            ]
+            try:
+                return list(await asyncio.gather(*tasks))
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
 
     async def aclose(self) -> None:
-        """Close the HTTP connections."""
+        """Mark the engine closed (connections are closed at the end of each call)."""
         self._closed = True
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
