@@ -19,8 +19,14 @@ from uniscale.cost import (
 )
 
 # Shape A: a made-up 1B model with D given directly.
-SPEC_A = ModelSpec("a-1b", params=1e9, gqa_ratio=4.0, kv_bytes_per_token=1000.0,
-                   price_in_per_1k=0.5, price_out_per_1k=2.0)
+SPEC_A = ModelSpec(
+    "a-1b",
+    params=1e9,
+    gqa_ratio=4.0,
+    kv_bytes_per_token=1000.0,
+    price_in_per_1k=0.5,
+    price_out_per_1k=2.0,
+)
 # Shape B: a Qwen2.5-7B-like shape (28 layers, hidden 3584, 28 query / 4 KV heads); D estimated
 # from the shape: 2 * 28 * 3584 / 7 * 2 bytes = 57344.
 SPEC_B = ModelSpec("b-7b", params=7.6e9, n_layers=28, hidden_size=3584, gqa_ratio=7.0)
@@ -87,7 +93,9 @@ def test_decode_record_sums_match_step_by_step() -> None:
     rec = DecodeRecord.from_lengths("m", prompts, comps)
     steps = max(comps)
     b_sum = sum(sum(1 for c in comps if c > t) for t in range(steps))
-    bl_sum = sum(sum(p + t for p, c in zip(prompts, comps) if c > t) for t in range(steps))
+    bl_sum = sum(
+        sum(p + t for p, c in zip(prompts, comps, strict=True) if c > t) for t in range(steps)
+    )
     assert (rec.steps, rec.branch_tokens, rec.context_tokens) == (steps, b_sum, bl_sum)
 
 

@@ -50,17 +50,41 @@ class ScriptedEngine:
 
     def __init__(self, answer_rate: float = 0.3) -> None:
         self.info = SimpleNamespace(
-            name="scripted-1b", params=1e9, context_length=4096, gqa_ratio=2.0,
-            kv_bytes_per_token=2048.0, hidden_size=1024, n_layers=16,
+            name="scripted-1b",
+            params=1e9,
+            context_length=4096,
+            gqa_ratio=2.0,
+            kv_bytes_per_token=2048.0,
+            hidden_size=1024,
+            n_layers=16,
         )
         self.calls: list[dict[str, Any]] = []
         self.outputs: list[list[list[_Completion]]] = []
         self.answer_rate = answer_rate
 
-    async def generate(self, prompts, *, n=1, max_tokens=256, temperature=0.7, top_p=1.0,
-                       stop=None, seed=None, logprobs=False, continue_final=False):
-        self.calls.append({"prompts": prompts, "n": n, "max_tokens": max_tokens, "stop": stop,
-                           "continue_final": continue_final, "logprobs": logprobs})
+    async def generate(
+        self,
+        prompts,
+        *,
+        n=1,
+        max_tokens=256,
+        temperature=0.7,
+        top_p=1.0,
+        stop=None,
+        seed=None,
+        logprobs=False,
+        continue_final=False,
+    ):
+        self.calls.append(
+            {
+                "prompts": prompts,
+                "n": n,
+                "max_tokens": max_tokens,
+                "stop": stop,
+                "continue_final": continue_final,
+                "logprobs": logprobs,
+            }
+        )
         out = []
         for prompt in prompts:
             key = "\n".join(m["content"] for m in prompt)
@@ -80,8 +104,15 @@ class ScriptedEngine:
                 # confident answers, steps of varied confidence: lets early exit fire
                 level = 0.01 if "boxed" in text else rng.uniform(0.05, 3.0)
                 lps = tuple(-level for _ in words) if logprobs else None
-                samples.append(_Completion(text, len(key.split()), len(words),
-                                           "stop" if len(words) < max_tokens else "length", lps))
+                samples.append(
+                    _Completion(
+                        text,
+                        len(key.split()),
+                        len(words),
+                        "stop" if len(words) < max_tokens else "length",
+                        lps,
+                    )
+                )
             out.append(samples)
         self.outputs.append(out)
         return out
@@ -142,8 +173,11 @@ def test_beam_search_respects_token_budget_for_one_path() -> None:
 
 
 def test_beam_search_vote_selection() -> None:
-    res = run(BeamSearch(qp=4, cp=2, bs=1, max_depth=6, select="vote", temperature=0.7)
-              .run(QUESTION, ScriptedEngine(answer_rate=0.5), seed=5))
+    res = run(
+        BeamSearch(qp=4, cp=2, bs=1, max_depth=6, select="vote", temperature=0.7).run(
+            QUESTION, ScriptedEngine(answer_rate=0.5), seed=5
+        )
+    )
     assert res.answer is not None
     assert 0.0 < res.agreement <= 1.0
 

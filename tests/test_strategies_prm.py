@@ -12,10 +12,9 @@ import pytest
 fastapi = pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
+from test_strategies_logic import QUESTION, ScriptedEngine  # noqa: E402
 from uniscale.errors import EngineError  # noqa: E402
 from uniscale.strategies import BeamSearch, VLLMRewardVerifier  # noqa: E402
-
-from test_strategies_logic import QUESTION, ScriptedEngine  # noqa: E402
 
 TAG = "<extra_0>"
 
@@ -43,8 +42,7 @@ def _app(mode: str = "ok") -> tuple[Any, list[dict]]:
             "created": 0,
             "model": body["model"],
             "data": [{"index": 0, "object": "pooling", "data": rows}],
-            "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens,
-                      "completion_tokens": 0},
+            "usage": {"prompt_tokens": n_tokens, "total_tokens": n_tokens, "completion_tokens": 0},
         }
 
     return app, seen
@@ -84,8 +82,11 @@ def test_scores_steps_and_records_tokens() -> None:
 
 @pytest.mark.parametrize(
     ("mode", "match"),
-    [("500", "answered HTTP 500"), ("garbage", "not a pooling response"),
-     ("short", "returned 1 step scores for 2 steps")],
+    [
+        ("500", "answered HTTP 500"),
+        ("garbage", "not a pooling response"),
+        ("short", "returned 1 step scores for 2 steps"),
+    ],
 )
 def test_bad_replies_raise_engine_error(mode: str, match: str) -> None:
     app, _ = _app(mode)
@@ -120,8 +121,9 @@ def test_beam_search_with_the_prm_counts_verification_cost() -> None:
     app, seen = _app()
     verifier = _verifier(app, params=1.5e9)
     engine = ScriptedEngine(answer_rate=0.3)
-    res = asyncio.run(BeamSearch(qp=2, cp=2, bs=1, max_depth=4).run(
-        QUESTION, engine, verifier=verifier, seed=0))
+    res = asyncio.run(
+        BeamSearch(qp=2, cp=2, bs=1, max_depth=4).run(QUESTION, engine, verifier=verifier, seed=0)
+    )
     counts = res.cost.counts
     assert all(not call["logprobs"] for call in engine.calls)  # a PRM needs no logprobs
     assert len(counts.verifications) == counts.generate_calls  # one verifier batch per level

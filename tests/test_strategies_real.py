@@ -68,8 +68,13 @@ def _check_result(res, strategy_name: str) -> None:
 )
 def test_every_strategy_end_to_end(smol, rel: str, field: str, kind: str) -> None:
     [question] = _first(rel, field)
-    strategies = [Single(greedy=True), SelfConsistency(n=2), BestOfN(n=2), WeightedVote(n=2),
-                  BeamSearch(qp=2, cp=2, bs=1, max_depth=2, step_tokens=16)]
+    strategies = [
+        Single(greedy=True),
+        SelfConsistency(n=2),
+        BestOfN(n=2),
+        WeightedVote(n=2),
+        BeamSearch(qp=2, cp=2, bs=1, max_depth=2, step_tokens=16),
+    ]
     for strat in strategies:
         res = run(strat.run(question, smol, answer_kind=kind, max_tokens=32, seed=0))
         _check_result(res, strat.name)
@@ -103,8 +108,11 @@ def test_beam_one_one_one_costs_one_greedy_path_plus_step_overhead(smol) -> None
     [question] = _first("gsm8k/test.jsonl", "question")
     max_tokens = 32
     greedy = run(Single(greedy=True).run(question, smol, max_tokens=max_tokens))
-    beam = run(BeamSearch(qp=1, cp=1, bs=1, max_depth=40, temperature=0.0).run(
-        question, smol, max_tokens=max_tokens))
+    beam = run(
+        BeamSearch(qp=1, cp=1, bs=1, max_depth=40, temperature=0.0).run(
+            question, smol, max_tokens=max_tokens
+        )
+    )
     spec = ModelSpec.from_info(smol.info)
     counts = beam.cost.counts
     assert counts.max_branches == 1 and beam.cost.completion_tokens <= max_tokens
@@ -112,8 +120,9 @@ def test_beam_one_one_one_costs_one_greedy_path_plus_step_overhead(smol) -> None
     overhead = sum(prefill_eflops(spec, r.tokens) for r in counts.prefills[1:])
     # one greedy path of the same length from the same prompt, in one call
     one_path = CostCounts()
-    one_path.record_generation(spec.name, [counts.prefills[0].tokens],
-                               [[beam.cost.completion_tokens]])
+    one_path.record_generation(
+        spec.name, [counts.prefills[0].tokens], [[beam.cost.completion_tokens]]
+    )
     assert beam.cost.eflops - overhead == pytest.approx(eflops(one_path, spec), rel=0.02)
     if beam.cost.completion_tokens == greedy.cost.completion_tokens:
         assert beam.cost.eflops - overhead == pytest.approx(greedy.cost.eflops, rel=0.02)
@@ -146,8 +155,11 @@ def test_gemma_single_and_beam() -> None:
     engine = _engine("gemma3-270m")
     try:
         single = run(Single(greedy=True).run(question, engine, max_tokens=32))
-        beam = run(BeamSearch(qp=1, cp=2, bs=1, max_depth=2, step_tokens=16).run(
-            question, engine, max_tokens=32, seed=0))
+        beam = run(
+            BeamSearch(qp=1, cp=2, bs=1, max_depth=2, step_tokens=16).run(
+                question, engine, max_tokens=32, seed=0
+            )
+        )
     finally:
         run(engine.aclose())
     for res in (single, beam):

@@ -85,8 +85,10 @@ class DecodeRecord:
             )
 
     @classmethod
-    def uniform(cls, model: str, *, branches: int, mean_context: int, steps: int = 1) -> DecodeRecord:
-        """``steps`` decode steps, each with ``branches`` branches at mean context ``mean_context``."""
+    def uniform(
+        cls, model: str, *, branches: int, mean_context: int, steps: int = 1
+    ) -> DecodeRecord:
+        """``steps`` steps, each with ``branches`` branches at mean context ``mean_context``."""
         op = "DecodeRecord.uniform"
         _check_count(op, "branches", branches)
         _check_count(op, "mean_context", mean_context)
@@ -114,7 +116,7 @@ class DecodeRecord:
         steps = 0
         generated = 0
         context = 0
-        for p, c in zip(prompt_tokens, completion_tokens):
+        for p, c in zip(prompt_tokens, completion_tokens, strict=True):
             _check_count(op, "prompt_tokens[i]", p)
             _check_count(op, "completion_tokens[i]", c)
             steps = max(steps, c)
@@ -196,13 +198,14 @@ class CostCounts:
             )
         branch_prompts: list[int] = []
         branch_completions: list[int] = []
-        for p, samples in zip(prompt_tokens, completion_tokens):
+        for p, samples in zip(prompt_tokens, completion_tokens, strict=True):
             for c in samples:
                 branch_prompts.append(p)
                 branch_completions.append(c)
         # Build every record before touching self, so that bad input leaves the counts unchanged.
-        prefill = PrefillRecord(model, sum(_check_count(op, "prompt_tokens[i]", p)
-                                           for p in prompt_tokens))
+        prefill = PrefillRecord(
+            model, sum(_check_count(op, "prompt_tokens[i]", p) for p in prompt_tokens)
+        )
         decode = DecodeRecord.from_lengths(model, branch_prompts, branch_completions)
         self.prefills.append(prefill)
         if decode.steps > 0:
@@ -267,9 +270,7 @@ class CostCounts:
             prompt[rec.model] = prompt.get(rec.model, 0) + rec.tokens
         for rec in self.decodes:
             completion[rec.model] = completion.get(rec.model, 0) + rec.branch_tokens
-        return {
-            m: TokenCount(prompt.get(m, 0), completion.get(m, 0)) for m in self.models
-        }
+        return {m: TokenCount(prompt.get(m, 0), completion.get(m, 0)) for m in self.models}
 
     @classmethod
     def concat(cls, parts: Iterable[CostCounts]) -> CostCounts:

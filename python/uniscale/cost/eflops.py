@@ -52,7 +52,9 @@ def prefill_eflops(spec: ModelSpec, tokens: int, intensity: float = DEFAULT_INTE
     return 2.0 * spec.params * tokens + 2.0 * spec.params * i
 
 
-def decode_eflops(spec: ModelSpec, rec: DecodeRecord, intensity: float = DEFAULT_INTENSITY) -> float:
+def decode_eflops(
+    spec: ModelSpec, rec: DecodeRecord, intensity: float = DEFAULT_INTENSITY
+) -> float:
     """Σ over the record's steps of 2·P·b + 2·r·b·l·D + 2·P·I + 2·b·l·D·I."""
     i = _check_intensity("decode_eflops", intensity)
     p = spec.params
@@ -123,5 +125,3 @@ def eflops(
 ) -> float:
     """Total eFLOPs of ``counts`` (see the module docstring for the model)."""
     return eflops_breakdown(counts, specs, intensity).total
-
-

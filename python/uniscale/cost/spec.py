@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -143,6 +143,4 @@ def spec_for(op: str, specs: dict[str, ModelSpec], model: str) -> ModelSpec:
     try:
         return specs[model]
     except KeyError:
-        raise KeyError(
-            f"{op}: no ModelSpec for model {model!r}; known: {sorted(specs)}"
-        ) from None
+        raise KeyError(f"{op}: no ModelSpec for model {model!r}; known: {sorted(specs)}") from None

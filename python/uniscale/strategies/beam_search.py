@@ -171,7 +171,7 @@ class BeamSearch(Strategy):
                 outs = [outs[0][k * self.cp : (k + 1) * self.cp] for k in range(len(active))]
             children = [
                 self._child(op, parent, c, depth, max_tokens, verifier.uses_logprobs)
-                for parent, samples in zip(active, outs)
+                for parent, samples in zip(active, outs, strict=True)
                 for c in samples
             ]
             await self._score(question, verifier, tracker, children)
@@ -203,7 +203,12 @@ class BeamSearch(Strategy):
         return self._result(finished, answer_kind, tracker, verifier, specs, early_exits, depth)
 
     def _child(
-        self, op: str, parent: _Path, completion: Any, depth: int, max_tokens: int,
+        self,
+        op: str,
+        parent: _Path,
+        completion: Any,
+        depth: int,
+        max_tokens: int,
         want_logprobs: bool,
     ) -> _Path:
         step = completion.text.strip()

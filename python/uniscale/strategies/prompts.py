@@ -13,12 +13,12 @@ __all__ = ["MATH_INSTRUCTION", "GENERIC_INSTRUCTION", "build_messages", "states_
 
 MATH_INSTRUCTION = (
     "Solve the following math problem step by step. Separate the steps with a blank line. "
-    "End with the final answer written as \\boxed{{ANSWER}}, or as \"The answer is ANSWER\".\n\n"
+    'End with the final answer written as \\boxed{{ANSWER}}, or as "The answer is ANSWER".\n\n'
     "Problem: {question}"
 )
 GENERIC_INSTRUCTION = (
     "Answer the following question. Think step by step and separate the steps with a blank "
-    "line. End with \"The answer is ANSWER\".\n\nQuestion: {question}"
+    'line. End with "The answer is ANSWER".\n\nQuestion: {question}'
 )
 
 _STATED = re.compile(r"(?:answer\s*(?:is|:)|####)", re.I)

@@ -58,8 +58,15 @@ class SelfConsistency(Strategy):
         self._check_run(question, max_tokens, seed)
         tracker = Tracker(engine)
         outs = await sample_solutions(
-            tracker, question, n=self.n, answer_kind=answer_kind, max_tokens=max_tokens,
-            temperature=self.temperature, top_p=self.top_p, seed=seed, logprobs=False,
+            tracker,
+            question,
+            n=self.n,
+            answer_kind=answer_kind,
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            seed=seed,
+            logprobs=False,
         )
         texts = [c.text for c in outs]
         answers = answers_of(texts, answer_kind)

@@ -55,8 +55,14 @@ class Single(Strategy):
         self._check_run(question, max_tokens, seed)
         tracker = Tracker(engine)
         outs = await sample_solutions(
-            tracker, question, n=1, answer_kind=answer_kind, max_tokens=max_tokens,
-            temperature=0.0 if self.greedy else self.temperature, top_p=self.top_p, seed=seed,
+            tracker,
+            question,
+            n=1,
+            answer_kind=answer_kind,
+            max_tokens=max_tokens,
+            temperature=0.0 if self.greedy else self.temperature,
+            top_p=self.top_p,
+            seed=seed,
             logprobs=False,
         )
         texts = [c.text for c in outs]

@@ -72,8 +72,14 @@ class WeightedVote(Strategy):
         verifier = default_verifier(verifier, engine)
         tracker = Tracker(engine)
         outs = await sample_solutions(
-            tracker, question, n=self.n, answer_kind=answer_kind, max_tokens=max_tokens,
-            temperature=self.temperature, top_p=self.top_p, seed=seed,
+            tracker,
+            question,
+            n=self.n,
+            answer_kind=answer_kind,
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            seed=seed,
             logprobs=verifier.uses_logprobs,
         )
         texts = [c.text for c in outs]

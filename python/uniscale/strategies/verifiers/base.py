@@ -81,8 +81,9 @@ class StepScores:
         return np.asarray(prm_reduce(self.step_scores, self.offsets, mode), dtype=np.float64)
 
     @classmethod
-    def from_lists(cls, per_solution: Sequence[Sequence[float]],
-                   counts: CostCounts | None = None) -> StepScores:
+    def from_lists(
+        cls, per_solution: Sequence[Sequence[float]], counts: CostCounts | None = None
+    ) -> StepScores:
         """Build from one list of step scores per solution."""
         lengths = np.array([len(s) for s in per_solution], dtype=np.int64)
         offsets = np.zeros(len(per_solution) + 1, dtype=np.int64)
@@ -167,5 +168,5 @@ class Verifier(ABC):
         scores = await self.score(question, solutions, logprobs=logprobs)
         return scores.path_scores(mode), scores
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - verifiers without resources need no override
         """Release clients or models the verifier holds (nothing by default)."""

@@ -77,8 +77,9 @@ class SelfConfidenceVerifier(Verifier):
                     f"{op}: logprobs must hold one list of steps per solution; got "
                     f"{len(logprobs)} for {len(solutions)} solutions"
                 )
-            return StepScores.from_lists([self._from_logprobs(op, i, lp)
-                                          for i, lp in enumerate(logprobs)])
+            return StepScores.from_lists(
+                [self._from_logprobs(op, i, lp) for i, lp in enumerate(logprobs)]
+            )
         steps = self._steps(op, solutions)
         if self.engine is None:
             raise ValueError(
@@ -109,16 +110,24 @@ class SelfConfidenceVerifier(Verifier):
         for sol_steps in steps:
             for j in range(len(sol_steps)):
                 text = "\n\n".join(sol_steps[: j + 1])
-                prompts.append([{"role": "user",
-                                 "content": _JUDGE_TEMPLATE.format(question=question, steps=text)}])
+                prompts.append(
+                    [
+                        {
+                            "role": "user",
+                            "content": _JUDGE_TEMPLATE.format(question=question, steps=text),
+                        }
+                    ]
+                )
         counts = CostCounts()
         flat: list[float] = []
         if prompts:
-            outs = await self.engine.generate(prompts, n=1, max_tokens=1, temperature=0.0,
-                                              logprobs=True)
+            outs = await self.engine.generate(
+                prompts, n=1, max_tokens=1, temperature=0.0, logprobs=True
+            )
             model = self.engine.info.name
-            counts.record_generation(model, [o[0].prompt_tokens for o in outs],
-                                     [[o[0].completion_tokens] for o in outs])
+            counts.record_generation(
+                model, [o[0].prompt_tokens for o in outs], [[o[0].completion_tokens] for o in outs]
+            )
             for out in outs:
                 flat.append(_p_yes(out[0].text, out[0].logprobs))
         per_solution = []

@@ -174,7 +174,7 @@ class VLLMRewardVerifier(Verifier):
             )
         per_solution: list[list[float]] = [[] for _ in steps]
         tokens = 0
-        for i, (scores, n_tokens) in zip(scored, results):
+        for i, (scores, n_tokens) in zip(scored, results, strict=True):
             per_solution[i] = scores
             tokens += n_tokens
         counts = CostCounts()
@@ -229,17 +229,15 @@ class VLLMRewardVerifier(Verifier):
             self._llm = vllm.LLM(model=self.model, runner="pooling", **self._llm_kwargs)
         tokenizer = self._llm.get_tokenizer()
         prompts = [
-            tokenizer.apply_chat_template(self.messages(question, s), tokenize=False)
-            for s in steps
+            tokenizer.apply_chat_template(self.messages(question, s), tokenize=False) for s in steps
         ]
         run = getattr(self._llm, "reward", None) or self._llm.encode
         outputs = run(prompts)
         results = []
-        for sol_steps, out in zip(steps, outputs):
+        for sol_steps, out in zip(steps, outputs, strict=True):
             data = out.outputs.data
             data = data.tolist() if hasattr(data, "tolist") else data
-            results.append((self._step_scores(op, data, len(sol_steps)),
-                            len(out.prompt_token_ids)))
+            results.append((self._step_scores(op, data, len(sol_steps)), len(out.prompt_token_ids)))
         return results
 
     async def aclose(self) -> None:
