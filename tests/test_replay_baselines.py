@@ -29,8 +29,7 @@ def setup():
     out = sample_outcomes(arrays, arms, stream_trials(streams))
     costs = compute_costs(out, arms, tr.models)
     norm = LogMinMaxNormalizer().fit(costs.dollars.mean(axis=(0, 1)))
-    tables = [StepTable.build(st, out, costs, W, "dollars", norm, "agreement")
-              for st in streams]
+    tables = [StepTable.build(st, out, costs, W, "dollars", norm, "agreement") for st in streams]
     return tr, arms, out, costs, norm, tables
 
 
@@ -105,10 +104,12 @@ def test_knn_learns_from_labels():
     norm = LogMinMaxNormalizer().fit(costs.dollars.mean(axis=(0, 1)))
     t = StepTable.build(st, out, costs, W, "dollars", norm, "agreement")
     kind = np.arange(40) % 2
-    good = np.where(kind[st.queries][:, None] == 0, np.arange(len(arms)) == 0,
-                    np.arange(len(arms)) == len(arms) - 1)
-    t = StepTable(st, good.astype(float), t.correct, t.verifier, t.agreement, t.costs,
-                  t.norm_cost)
+    good = np.where(
+        kind[st.queries][:, None] == 0,
+        np.arange(len(arms)) == 0,
+        np.arange(len(arms)) == len(arms) - 1,
+    )
+    t = StepTable(st, good.astype(float), t.correct, t.verifier, t.agreement, t.costs, t.norm_cost)
     phi = np.stack([kind, 1 - kind], axis=1).astype(float)
     log = knn_router(t, phi, k=5, train_fraction=0.3)
     after = np.arange(t.n_steps) >= round(0.3 * t.n_steps)
@@ -123,8 +124,7 @@ def test_cascade_escalates_on_low_agreement(setup):
     _, arms, _, _, norm, tables = setup
     t = tables[0]
     weak, strong = 1, len(arms) - 1
-    never, share0 = cascade(t, weak, strong, 0.0, weights=W, cost_unit="dollars",
-                            normalizer=norm)
+    never, share0 = cascade(t, weak, strong, 0.0, weights=W, cost_unit="dollars", normalizer=norm)
     assert share0 == 0.0
     assert np.array_equal(never.correct, t.correct[:, weak])
     assert np.allclose(never.reward, t.reward[:, weak])
@@ -143,7 +143,8 @@ def test_cascade_escalates_on_low_agreement(setup):
 def test_interval_matches_student_t():
     iv = interval([1.0, 2.0, 3.0, 4.0])
     half = 3.182 * np.std([1, 2, 3, 4], ddof=1) / 2
-    assert iv.mean == 2.5 and iv.lo == pytest.approx(2.5 - half) and iv.hi == pytest.approx(2.5 + half)
+    assert iv.mean == 2.5
+    assert iv.lo == pytest.approx(2.5 - half) and iv.hi == pytest.approx(2.5 + half)
     one = interval([0.3])
     assert one.lo == one.hi == 0.3
     with pytest.raises(ValueError, match="non-empty"):
@@ -154,11 +155,15 @@ def test_summaries_pair_regret_per_seed(setup):
     _, _, _, _, _, tables = setup
     runs = []
     for t in tables:
-        runs.append({"a": play_fixed(t, 0, "a"), "best_fixed": play_fixed(t, best_fixed_arm(t),
-                                                                         "best_fixed"),
-                     "oracle": oracle(t)})
+        runs.append(
+            {
+                "a": play_fixed(t, 0, "a"),
+                "best_fixed": play_fixed(t, best_fixed_arm(t), "best_fixed"),
+                "oracle": oracle(t),
+            }
+        )
     s = summarize(runs, [t.stream.evaluate for t in tables])
-    for i, t in enumerate(tables):
+    for i in range(len(tables)):
         want = (runs[i]["oracle"].reward - runs[i]["a"].reward).sum()
         assert s["a"].per_seed["regret_oracle"][i] == pytest.approx(want)
     assert s["oracle"].figures["regret_oracle"].mean == 0.0

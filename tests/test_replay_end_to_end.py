@@ -12,21 +12,42 @@ from _replay_helpers import make_trace
 from uniscale.replay import ReplayConfig, run_replay, save_trace, write_report
 from uniscale.replay.cli import build_parser, replay_main
 
-SMALL = dict(seeds=(0, 1, 2), warmup=5, budgets=(0.0005, 0.002), cost_weights=(0.2, 0.8),
-             cascade_thresholds=(0.7, 1.0))
+SMALL = dict(
+    seeds=(0, 1, 2),
+    warmup=5,
+    budgets=(0.0005, 0.002),
+    cost_weights=(0.2, 0.8),
+    cascade_thresholds=(0.7, 1.0),
+)
 
 
 @pytest.fixture(scope="module")
 def result():
-    return run_replay(make_trace(24, seed=5), ReplayConfig(preset="quality_priority", passes=2,
-                                                           **SMALL))
+    return run_replay(
+        make_trace(24, seed=5), ReplayConfig(preset="quality_priority", passes=2, **SMALL)
+    )
 
 
 def test_every_policy_runs_and_the_oracle_is_on_top(result):
     names = set(result.summaries)
-    for want in ("uniscale", "uniscale_routing", "uniscale_tts", "random", "greedy",
-                 "epsilon_greedy", "thompson", "knn", "cascade@0.7", "cascade@1", "best_fixed",
-                 "oracle", "budget@0.0005", "budget@0.002", "costw@0.2", "costw@0.8"):
+    for want in (
+        "uniscale",
+        "uniscale_routing",
+        "uniscale_tts",
+        "random",
+        "greedy",
+        "epsilon_greedy",
+        "thompson",
+        "knn",
+        "cascade@0.7",
+        "cascade@1",
+        "best_fixed",
+        "oracle",
+        "budget@0.0005",
+        "budget@0.002",
+        "costw@0.2",
+        "costw@0.8",
+    ):
         assert want in names
     top = result.summaries["oracle"].figures["reward"].mean
     for name, s in result.summaries.items():
@@ -34,10 +55,12 @@ def test_every_policy_runs_and_the_oracle_is_on_top(result):
         for v in s.per_seed["regret_oracle"]:
             assert v >= -1e-9, name
     assert result.summaries["uniscale_routing"].arm_share.keys() <= {
-        k for k, a in enumerate(result.arms) if a.n == 1}
+        k for k, a in enumerate(result.arms) if a.n == 1
+    }
     tts_model = result.info["tts_model"]
-    assert all(result.arms[k].model == tts_model
-               for k in result.summaries["uniscale_tts"].arm_share)
+    assert all(
+        result.arms[k].model == tts_model for k in result.summaries["uniscale_tts"].arm_share
+    )
     assert result.info["evaluated_steps_per_seed"] == 48
 
 
@@ -54,8 +77,12 @@ def test_budget_runs_spend_less_with_a_lower_target(result):
 
 
 def test_heldout_mode(tmp_path):
-    r = run_replay(make_trace(20, seed=2), ReplayConfig(mode="heldout", passes=2, seeds=(0, 1),
-                                                       warmup=5, policies=("uniscale", "knn")))
+    r = run_replay(
+        make_trace(20, seed=2),
+        ReplayConfig(
+            mode="heldout", passes=2, seeds=(0, 1), warmup=5, policies=("uniscale", "knn")
+        ),
+    )
     assert "best_fixed_learn" in r.summaries
     assert r.info["evaluated_steps_per_seed"] == 10 and r.info["steps_per_seed"] == 30
     paths = write_report(r, tmp_path, stem="ho")
@@ -69,16 +96,37 @@ def test_bad_config_rejected():
     with pytest.raises(ValueError, match="unknown policies"):
         ReplayConfig(policies=("uniscale", "neural"))
     with pytest.raises(ValueError, match="eflops"):
-        run_replay(make_trace(6), ReplayConfig(cost_unit="eflops", seeds=(0,), warmup=1,
-                                               policies=("uniscale",)))
+        run_replay(
+            make_trace(6),
+            ReplayConfig(cost_unit="eflops", seeds=(0,), warmup=1, policies=("uniscale",)),
+        )
 
 
 def test_cli_writes_table_json_and_plots(tmp_path, capsys):
     trace = save_trace(make_trace(16, seed=9), tmp_path / "t.jsonl.gz")
     out = tmp_path / "out"
-    code = replay_main([str(trace), "--seeds", "2", "--passes", "2", "--warmup", "3",
-                        "--budget", "0.001", "--cost-weights", "0.5", "--out", str(out),
-                        "--stem", "smoke", "--no-progress", "--preset", "quality-priority"])
+    code = replay_main(
+        [
+            str(trace),
+            "--seeds",
+            "2",
+            "--passes",
+            "2",
+            "--warmup",
+            "3",
+            "--budget",
+            "0.001",
+            "--cost-weights",
+            "0.5",
+            "--out",
+            str(out),
+            "--stem",
+            "smoke",
+            "--no-progress",
+            "--preset",
+            "quality-priority",
+        ]
+    )
     assert code == 0
     md = (out / "smoke.md").read_text()
     assert "| uniscale |" in md and "| oracle |" in md and "regret vs oracle" in md

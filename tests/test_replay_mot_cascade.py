@@ -32,7 +32,8 @@ def test_date_shape_and_prices(date_trace, mot):
     assert tr.models["llama-2-13b"].price_in_per_1k == LLAMA2_13B_PRICE_PER_1K
     assert tr.models["llama-2-13b"].params == 13e9
     assert tr.models["gpt-4"].params is None
-    prices = json.loads((mot / "configs.json").read_text())["prices_usd_per_1k_tokens_used_by_authors"]
+    meta = json.loads((mot / "configs.json").read_text())
+    prices = meta["prices_usd_per_1k_tokens_used_by_authors"]
     assert tr.models["gpt-4"].price_out_per_1k == prices["gpt-4"]["output"]
     q0 = tr.queries[0]
     assert q0.gold == "05/01/2021"
@@ -61,7 +62,8 @@ def test_failed_programs_are_padded_as_null_answers(date_trace):
     assert all(o.n_samples == 10 for o in padded)
     nulls = sum(a is None for o in padded for a in o.answers)
     assert nulls > 0
-    assert not any(c for o in padded for a, c in zip(o.answers, o.correct) if a is None)
+    pairs = [(a, c) for o in padded for a, c in zip(o.answers, o.correct, strict=True)]
+    assert not any(c for a, c in pairs if a is None)
     assert not any(a.startswith("UNPARSED") for o in padded for a in o.answers if a)
 
 

@@ -21,11 +21,19 @@ def _distinct_trace(m: int = 8, n_queries: int = 3) -> Trace:
     queries = []
     for q in range(n_queries):
         answers = tuple(f"a{j}" for j in range(m))
-        outcomes = {"s|a": Outcome(answers, tuple(j == 0 for j in range(m)),
-                                   tuple(2 ** j for j in range(m)), 7)}
+        outcomes = {
+            "s|a": Outcome(
+                answers, tuple(j == 0 for j in range(m)), tuple(2**j for j in range(m)), 7
+            )
+        }
         queries.append(TraceQuery(str(q), "q", "a0", outcomes))
-    return Trace("t", "exact", {"s": TraceModel(1e9, 1.0, 2.0, 512.0, 2.0)},
-                 (TraceConfig("s|a", "s", "cot", "a"),), tuple(queries))
+    return Trace(
+        "t",
+        "exact",
+        {"s": TraceModel(1e9, 1.0, 2.0, 512.0, 2.0)},
+        (TraceConfig("s|a", "s", "cot", "a"),),
+        tuple(queries),
+    )
 
 
 def test_without_replacement_and_all_samples_when_n_is_the_count():
@@ -40,7 +48,7 @@ def test_without_replacement_and_all_samples_when_n_is_the_count():
     # asking for more than recorded uses all of them
     assert np.all(out.out_tokens[:, :, 2] == 255) and np.all(out.used[:, :, 2] == 8)
     assert np.all(out.max_tokens[:, :, 1] == 128)
-    assert np.all(out.sq_tokens[:, :, 1] == sum(4 ** j for j in range(8)))
+    assert np.all(out.sq_tokens[:, :, 1] == sum(4**j for j in range(8)))
     # every 3-subset is equally likely: each sample is in the draw 3/8 of the time
     bits = np.array([[(int(v) >> j) & 1 for j in range(8)] for v in tok3.ravel()])
     assert np.allclose(bits.mean(axis=0), 3 / 8, atol=0.12)
@@ -67,11 +75,17 @@ def test_seeding_is_reproducible_and_independent_of_the_rest():
 def test_majority_vote_outcome_and_agreement():
     answers = ("x", "y", "y", None, "y")
     o = Outcome(answers, (False, True, True, False, True), (1, 1, 1, 1, 1), 0)
-    tr = Trace("t", "exact", {"s": TraceModel(None, 0.0, 0.0)},
-               (TraceConfig("s|a", "s", "cot", "a"),), (TraceQuery("0", "q", "y", {"s|a": o}),))
-    out = sample_outcomes(TraceArrays.from_trace(tr), [_arm("s|a", 5), _arm("s|a", 1)],
-                          [(s, 0) for s in range(300)])
-    assert np.all(out.correct[:, 0, 0])          # y wins 3 to 1; the null does not vote
+    tr = Trace(
+        "t",
+        "exact",
+        {"s": TraceModel(None, 0.0, 0.0)},
+        (TraceConfig("s|a", "s", "cot", "a"),),
+        (TraceQuery("0", "q", "y", {"s|a": o}),),
+    )
+    out = sample_outcomes(
+        TraceArrays.from_trace(tr), [_arm("s|a", 5), _arm("s|a", 1)], [(s, 0) for s in range(300)]
+    )
+    assert np.all(out.correct[:, 0, 0])  # y wins 3 to 1; the null does not vote
     assert np.allclose(out.agreement[:, 0, 0], 0.75)
     # a single draw is right 3/5 of the time (the null is wrong and has agreement 0)
     assert out.correct[:, 0, 1].mean() == pytest.approx(0.6, abs=0.08)
@@ -80,10 +94,16 @@ def test_majority_vote_outcome_and_agreement():
 
 def test_ties_go_to_either_answer():
     o = Outcome(("x", "y"), (True, False), (1, 1), 0)
-    tr = Trace("t", "exact", {"s": TraceModel(None, 0.0, 0.0)},
-               (TraceConfig("s|a", "s", "cot", "a"),), (TraceQuery("0", "q", "x", {"s|a": o}),))
-    out = sample_outcomes(TraceArrays.from_trace(tr), [_arm("s|a", 2)],
-                          [(s, 0) for s in range(400)])
+    tr = Trace(
+        "t",
+        "exact",
+        {"s": TraceModel(None, 0.0, 0.0)},
+        (TraceConfig("s|a", "s", "cot", "a"),),
+        (TraceQuery("0", "q", "x", {"s|a": o}),),
+    )
+    out = sample_outcomes(
+        TraceArrays.from_trace(tr), [_arm("s|a", 2)], [(s, 0) for s in range(400)]
+    )
     share = out.correct[:, 0, 0].mean()
     assert 0.4 < share < 0.6
 
@@ -97,8 +117,13 @@ def test_number_keys_vote_together():
 def test_incomplete_trace_and_bad_trials_rejected():
     tr = make_trace(3)
     q = tr.queries[0]
-    broken = Trace(tr.task, tr.answer_kind, tr.models, tr.configs,
-                   (TraceQuery("z", "q", "g", {"small|a": q.outcomes["small|a"]}),))
+    broken = Trace(
+        tr.task,
+        tr.answer_kind,
+        tr.models,
+        tr.configs,
+        (TraceQuery("z", "q", "g", {"small|a": q.outcomes["small|a"]}),),
+    )
     with pytest.raises(ValueError, match="complete queries"):
         TraceArrays.from_trace(broken)
     arrays = TraceArrays.from_trace(tr)
@@ -115,8 +140,17 @@ def test_arm_grid_and_subspaces():
     tr = make_trace(5)
     arms = build_arms(tr, n_grid=(1, 3, 5, 10, 20))
     names = [a.name for a in arms]
-    assert names == ["small|a|n=1", "small|a|n=3", "small|a|n=5", "small|a|n=10",
-                     "small|b|n=1", "small|b|n=3", "small|b|n=5", "big|a|n=1", "big|a|n=3"]
+    assert names == [
+        "small|a|n=1",
+        "small|a|n=3",
+        "small|a|n=5",
+        "small|a|n=10",
+        "small|b|n=1",
+        "small|b|n=3",
+        "small|b|n=5",
+        "big|a|n=1",
+        "big|a|n=3",
+    ]
     assert [arms[i].n for i in routing_only(arms)] == [1, 1, 1]
     idx, model = tts_only(arms)
     assert model == "small" and len(idx) == 7

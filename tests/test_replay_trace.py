@@ -35,9 +35,13 @@ def test_round_trip(tmp_path, name):
 
 def test_scores_and_nulls_survive(tmp_path):
     o = Outcome(("1", None), (True, False), (3, 4), 10, (0.9, 0.0))
-    tr = Trace("t", "number", {"m": TraceModel(None, 0.0, 0.0)},
-               (TraceConfig("c", "m", "pot", "1", "greedy", 0.0),),
-               (TraceQuery("0", "q?", "1", {"c": o}),))
+    tr = Trace(
+        "t",
+        "number",
+        {"m": TraceModel(None, 0.0, 0.0)},
+        (TraceConfig("c", "m", "pot", "1", "greedy", 0.0),),
+        (TraceQuery("0", "q?", "1", {"c": o}),),
+    )
     back = load_trace(save_trace(tr, tmp_path / "x.jsonl"))
     assert back.queries[0].outcomes["c"] == o
     assert back.configs[0].decoding == "greedy"
@@ -50,9 +54,13 @@ def _write(tmp_path, lines):
 
 
 def _header(**over):
-    h = {"uniscale_trace": 1, "task": "t", "answer_kind": "exact",
-         "models": {"m": {"params": None, "price_in_per_1k": 0.1, "price_out_per_1k": 0.2}},
-         "configs": [{"id": "c", "model": "m", "method": "cot", "prompt_set": "1"}]}
+    h = {
+        "uniscale_trace": 1,
+        "task": "t",
+        "answer_kind": "exact",
+        "models": {"m": {"params": None, "price_in_per_1k": 0.1, "price_out_per_1k": 0.2}},
+        "configs": [{"id": "c", "model": "m", "method": "cot", "prompt_set": "1"}],
+    }
     h.update(over)
     return json.dumps(h)
 
@@ -74,13 +82,22 @@ def _query(qid="0", **outcome_over):
         ([_header(), _query(answers=[None, "2"], correct=[True, False])], "cannot be correct"),
         ([_header(), _query(scores=[0.5, 1.5])], "[0, 1]"),
         ([_header(), _query(), _query()], "appears twice"),
-        ([_header(configs=[{"id": "c", "model": "zz", "method": "cot", "prompt_set": "1"}])],
-         "model 'zz'"),
+        (
+            [_header(configs=[{"id": "c", "model": "zz", "method": "cot", "prompt_set": "1"}])],
+            "model 'zz'",
+        ),
         ([_header(configs=[{"id": "c", "model": "m", "method": "cot"}])], "prompt_set"),
-        ([_header(), json.dumps({"qid": "0", "question": "q", "gold": "1",
-                                 "outcomes": {"nope": {}}})], "nope"),
-        ([_header(models={"m": {"params": -3, "price_in_per_1k": 0, "price_out_per_1k": 0}})],
-         "params"),
+        (
+            [
+                _header(),
+                json.dumps({"qid": "0", "question": "q", "gold": "1", "outcomes": {"nope": {}}}),
+            ],
+            "nope",
+        ),
+        (
+            [_header(models={"m": {"params": -3, "price_in_per_1k": 0, "price_out_per_1k": 0}})],
+            "params",
+        ),
         ([_header(), json.dumps({"qid": "0", "question": "q", "outcomes": {}})], "'gold'"),
         ([json.dumps([1, 2])], "header"),
     ],
@@ -93,9 +110,19 @@ def test_validation_errors(tmp_path, lines, fragment):
 
 
 def test_unknown_config_in_outcome_is_reported(tmp_path):
-    lines = [_header(), json.dumps({"qid": "0", "question": "q", "gold": "1",
-                                    "outcomes": {"other": {"prompt_tokens": 1, "answers": [],
-                                                           "correct": [], "tokens": []}}})]
+    lines = [
+        _header(),
+        json.dumps(
+            {
+                "qid": "0",
+                "question": "q",
+                "gold": "1",
+                "outcomes": {
+                    "other": {"prompt_tokens": 1, "answers": [], "correct": [], "tokens": []}
+                },
+            }
+        ),
+    ]
     with pytest.raises(TraceError, match="unknown configs"):
         load_trace(_write(tmp_path, lines))
 
@@ -115,8 +142,13 @@ def test_trace_error_is_value_error():
 def test_restrictions_keep_the_original():
     tr = make_trace(4)
     q0 = tr.queries[0]
-    short = Trace(tr.task, tr.answer_kind, tr.models, tr.configs,
-                  (TraceQuery("x", "q", "g", {"small|a": q0.outcomes["small|a"]}), *tr.queries))
+    short = Trace(
+        tr.task,
+        tr.answer_kind,
+        tr.models,
+        tr.configs,
+        (TraceQuery("x", "q", "g", {"small|a": q0.outcomes["small|a"]}), *tr.queries),
+    )
     assert len(short.complete_queries().queries) == 4
     assert len(short.queries) == 5
     only = tr.with_configs(["big|a"])

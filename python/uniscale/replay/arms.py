@@ -86,8 +86,17 @@ def build_arms(trace: Trace, n_grid: Sequence[int] = DEFAULT_N_GRID) -> tuple[Re
         top = 1 if cfg.decoding == "greedy" else typical
         for n in grid:
             if n <= max(top, 1):
-                arms.append(ReplayArm(cfg.id, cfg.model, cfg.method, cfg.prompt_set,
-                                      cfg.decoding, cfg.temperature, n))
+                arms.append(
+                    ReplayArm(
+                        cfg.id,
+                        cfg.model,
+                        cfg.method,
+                        cfg.prompt_set,
+                        cfg.decoding,
+                        cfg.temperature,
+                        n,
+                    )
+                )
     return tuple(arms)
 
 

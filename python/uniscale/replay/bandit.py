@@ -24,9 +24,16 @@ logger = logging.getLogger(__name__)
 __all__ = ["run_policy"]
 
 
-def run_policy(policy: Any, X: np.ndarray, table: StepTable, *, name: str,
-               subset: np.ndarray | None = None, pacer: Any = None,
-               cost_unit: str = "dollars") -> PlayLog:
+def run_policy(
+    policy: Any,
+    X: np.ndarray,
+    table: StepTable,
+    *,
+    name: str,
+    subset: np.ndarray | None = None,
+    pacer: Any = None,
+    cost_unit: str = "dollars",
+) -> PlayLog:
     """Play ``policy`` on the stream of ``table``.
 
     Parameters
@@ -56,8 +63,10 @@ def run_policy(policy: Any, X: np.ndarray, table: StepTable, *, name: str,
         A policy that does not read joint features, or shapes that do not match.
     """
     if getattr(policy, "context", "joint") != "joint":
-        raise ValueError(f"run_policy: policy {name!r} reads {policy.context!r} features; the "
-                         "replay drives joint-feature policies")
+        raise ValueError(
+            f"run_policy: policy {name!r} reads {policy.context!r} features; the "
+            "replay drives joint-feature policies"
+        )
     Q, K, d = X.shape
     if table.n_arms != K:
         raise ValueError(f"run_policy: X has {K} arms, the step table {table.n_arms}")
@@ -75,7 +84,7 @@ def run_policy(policy: Any, X: np.ndarray, table: StepTable, *, name: str,
     for t in range(T):
         q = qs[t]
         penalty = None if pacer is None else pacer.penalty()
-        a = int(select(Xs[q:q + 1], penalty=penalty).arms[0])
+        a = int(select(Xs[q : q + 1], penalty=penalty).arms[0])
         update(Xs[q, a], a, float(reward[t, a]))
         if pacer is not None:
             pacer.observe(float(cost[t, a]))

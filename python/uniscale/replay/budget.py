@@ -46,8 +46,10 @@ class BudgetPacer:
 
         nc = np.asarray(norm_cost, dtype=np.float64)
         if nc.ndim != 1 or nc.size == 0 or not np.all((nc >= 0) & (nc <= 1)):
-            raise ValueError(f"BudgetPacer: norm_cost must be a non-empty (K,) array in [0, 1], "
-                             f"got shape {nc.shape}")
+            raise ValueError(
+                f"BudgetPacer: norm_cost must be a non-empty (K,) array in [0, 1], "
+                f"got shape {nc.shape}"
+            )
         self.controller = BudgetController(BudgetConfig(target=float(target), eta=float(eta)))
         self.norm_cost = nc
 

@@ -18,9 +18,17 @@ logger = logging.getLogger(__name__)
 __all__ = ["cascade"]
 
 
-def cascade(table: StepTable, weak: int, strong: int, threshold: float, *,
-            weights: RewardWeights, cost_unit: str, normalizer, name: str = "cascade"
-            ) -> tuple[PlayLog, float]:
+def cascade(
+    table: StepTable,
+    weak: int,
+    strong: int,
+    threshold: float,
+    *,
+    weights: RewardWeights,
+    cost_unit: str,
+    normalizer,
+    name: str = "cascade",
+) -> tuple[PlayLog, float]:
     """Play the cascade on one stream.
 
     Parameters

@@ -45,7 +45,8 @@ def _floats(text: str) -> tuple[float, ...]:
         vals = tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}") from None
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
     if not vals:
         raise argparse.ArgumentTypeError(f"expected at least one number, got {text!r}")
     return vals
@@ -55,7 +56,8 @@ def _preset(text: str) -> str:
     name = text.replace("-", "_")
     if name not in ("cost_sensitive", "quality_priority"):
         raise argparse.ArgumentTypeError(
-            f"expected cost_sensitive or quality_priority, got {text!r}")
+            f"expected cost_sensitive or quality_priority, got {text!r}"
+        )
     return name
 
 
@@ -64,35 +66,67 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p = parser or argparse.ArgumentParser(
         prog="uniscale replay",
         description="Replay recorded per-(query, arm) outcomes: UniScale against its subspaces, "
-        "bandit baselines, k-NN, the MoT cascade, the best fixed arm and the oracle.")
-    p.add_argument("trace", type=Path,
-                   help="trace file (.jsonl / .jsonl.gz) or the mot_cascade data folder")
-    p.add_argument("--task", choices=("date", "gsm8k"),
-                   help="task to convert when TRACE is the mot_cascade folder")
-    p.add_argument("--preset", type=_preset, default="cost_sensitive",
-                   help="reward weights: cost_sensitive (0.1, 0.1, 0.8) or quality_priority "
-                   "(0.4, 0.4, 0.2)")
-    p.add_argument("--seeds", type=_seeds, default=tuple(range(10)),
-                   help="seed count (default 10) or comma list; each seed has its own query "
-                   "order and sample draws")
-    p.add_argument("--passes", type=int, default=1,
-                   help="passes over the queries, fresh sample draws each (default 1)")
-    p.add_argument("--heldout", action="store_true",
-                   help="learn on one half (--passes passes), evaluate one pass on the other")
-    p.add_argument("--budget", type=_floats, default=(),
-                   help="comma list of target mean costs per query (in --cost-unit) for "
-                   "budget-mode runs")
-    p.add_argument("--cost-weights", type=_floats, default=(),
-                   help="comma list of cost weights w for a sweep with weights "
-                   "((1-w)/2, (1-w)/2, w)")
+        "bandit baselines, k-NN, the MoT cascade, the best fixed arm and the oracle.",
+    )
+    p.add_argument(
+        "trace", type=Path, help="trace file (.jsonl / .jsonl.gz) or the mot_cascade data folder"
+    )
+    p.add_argument(
+        "--task",
+        choices=("date", "gsm8k"),
+        help="task to convert when TRACE is the mot_cascade folder",
+    )
+    p.add_argument(
+        "--preset",
+        type=_preset,
+        default="cost_sensitive",
+        help="reward weights: cost_sensitive (0.1, 0.1, 0.8) or quality_priority (0.4, 0.4, 0.2)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=_seeds,
+        default=tuple(range(10)),
+        help="seed count (default 10) or comma list; each seed has its own query "
+        "order and sample draws",
+    )
+    p.add_argument(
+        "--passes",
+        type=int,
+        default=1,
+        help="passes over the queries, fresh sample draws each (default 1)",
+    )
+    p.add_argument(
+        "--heldout",
+        action="store_true",
+        help="learn on one half (--passes passes), evaluate one pass on the other",
+    )
+    p.add_argument(
+        "--budget",
+        type=_floats,
+        default=(),
+        help="comma list of target mean costs per query (in --cost-unit) for budget-mode runs",
+    )
+    p.add_argument(
+        "--cost-weights",
+        type=_floats,
+        default=(),
+        help="comma list of cost weights w for a sweep with weights ((1-w)/2, (1-w)/2, w)",
+    )
     p.add_argument("--cost-unit", choices=("dollars", "tokens", "eflops"), default="dollars")
-    p.add_argument("--verifier", choices=("none", "agreement", "scores"), default="none",
-                   help="verifier term of the reward: none (default, 0), the vote agreement, "
-                   "or the trace's scores")
-    p.add_argument("--policies", default=None,
-                   help="comma list of policies to run (default: all): uniscale, "
-                   "uniscale_routing, uniscale_tts, random, greedy, epsilon_greedy, thompson, "
-                   "knn, cascade")
+    p.add_argument(
+        "--verifier",
+        choices=("none", "agreement", "scores"),
+        default="none",
+        help="verifier term of the reward: none (default, 0), the vote agreement, "
+        "or the trace's scores",
+    )
+    p.add_argument(
+        "--policies",
+        default=None,
+        help="comma list of policies to run (default: all): uniscale, "
+        "uniscale_routing, uniscale_tts, random, greedy, epsilon_greedy, thompson, "
+        "knn, cascade",
+    )
     p.add_argument("--alpha", type=float, default=1.0, help="LinUCB exploration weight")
     p.add_argument("--warmup", type=int, default=50, help="uniform decisions before learning")
     p.add_argument("--featurizer", choices=("hashed", "minilm"), default="hashed")
@@ -102,10 +136,15 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--cascade-weak", default=None, help="weak arm name of the cascade")
     p.add_argument("--cascade-strong", default=None, help="strong arm name of the cascade")
     p.add_argument("--cascade-thresholds", type=_floats, default=(0.6, 0.8, 1.0))
-    p.add_argument("--llama-price", type=float, default=None,
-                   help="assumed $ per 1k tokens for Llama-2-13B when converting MoT data")
-    p.add_argument("--save-trace", type=Path, default=None,
-                   help="also write the converted trace here")
+    p.add_argument(
+        "--llama-price",
+        type=float,
+        default=None,
+        help="assumed $ per 1k tokens for Llama-2-13B when converting MoT data",
+    )
+    p.add_argument(
+        "--save-trace", type=Path, default=None, help="also write the converted trace here"
+    )
     p.add_argument("--out", type=Path, default=Path("replay_out"), help="output folder")
     p.add_argument("--stem", default="replay", help="file name stem of the outputs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -118,8 +157,10 @@ def _load(args: argparse.Namespace):
 
     if args.trace.is_dir():
         if args.task is None:
-            raise ValueError(f"{args.trace} is a folder: give --task date|gsm8k to convert the "
-                             "MoT-cascade data, or pass a trace file")
+            raise ValueError(
+                f"{args.trace} is a folder: give --task date|gsm8k to convert the "
+                "MoT-cascade data, or pass a trace file"
+            )
         from uniscale.replay.mot_cascade import LLAMA2_13B_PRICE_PER_1K, convert_mot_cascade
 
         price = LLAMA2_13B_PRICE_PER_1K if args.llama_price is None else args.llama_price
@@ -146,14 +187,25 @@ def replay_main(argv: Sequence[str] | None = None) -> int:
         if args.policies is not None:
             kw["policies"] = tuple(p.strip() for p in args.policies.split(",") if p.strip())
         config = ReplayConfig(
-            preset=args.preset, seeds=args.seeds, passes=args.passes,
-            mode="heldout" if args.heldout else "online", cost_unit=args.cost_unit,
-            verifier=args.verifier, alpha=args.alpha, warmup=args.warmup,
-            featurizer=args.featurizer, target_dim=args.target_dim,
-            projection=args.projection, cascade_weak=args.cascade_weak,
-            cascade_strong=args.cascade_strong, cascade_thresholds=args.cascade_thresholds,
-            budgets=args.budget, cost_weights=args.cost_weights, tts_model=args.tts_model,
-            **kw)
+            preset=args.preset,
+            seeds=args.seeds,
+            passes=args.passes,
+            mode="heldout" if args.heldout else "online",
+            cost_unit=args.cost_unit,
+            verifier=args.verifier,
+            alpha=args.alpha,
+            warmup=args.warmup,
+            featurizer=args.featurizer,
+            target_dim=args.target_dim,
+            projection=args.projection,
+            cascade_weak=args.cascade_weak,
+            cascade_strong=args.cascade_strong,
+            cascade_thresholds=args.cascade_thresholds,
+            budgets=args.budget,
+            cost_weights=args.cost_weights,
+            tts_model=args.tts_model,
+            **kw,
+        )
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f"uniscale replay: error: {exc}", file=sys.stderr)
         return 2
@@ -163,9 +215,14 @@ def replay_main(argv: Sequence[str] | None = None) -> int:
     else:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
-                      console=None) as bar:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=True,
+            console=None,
+        ) as bar:
             tasks: dict[str, int] = {}
 
             def tick(stage: str, done: int, total: int) -> None:

@@ -52,10 +52,14 @@ def model_spec(name: str, model: TraceModel):
         return None
     from uniscale.cost.spec import ModelSpec
 
-    return ModelSpec(name=name, params=float(model.params), gqa_ratio=model.gqa_ratio,
-                     kv_bytes_per_token=model.kv_bytes_per_token,
-                     price_in_per_1k=model.price_in_per_1k,
-                     price_out_per_1k=model.price_out_per_1k)
+    return ModelSpec(
+        name=name,
+        params=float(model.params),
+        gqa_ratio=model.gqa_ratio,
+        kv_bytes_per_token=model.kv_bytes_per_token,
+        price_in_per_1k=model.price_in_per_1k,
+        price_out_per_1k=model.price_out_per_1k,
+    )
 
 
 def compute_costs(
@@ -91,11 +95,12 @@ def compute_costs(
         raise ValueError(f"compute_costs: intensity must be finite and >= 0, got {intensity!r}")
     for a in arms:
         if a.model not in models:
-            raise KeyError(f"compute_costs: arm {a.name!r} names model {a.model!r}, not in "
-                           f"{sorted(models)}")
+            raise KeyError(
+                f"compute_costs: arm {a.name!r} names model {a.model!r}, not in {sorted(models)}"
+            )
     price_in = np.array([models[a.model].price_in_per_1k for a in arms])
     price_out = np.array([models[a.model].price_out_per_1k for a in arms])
-    prompt = outcomes.prompt_tokens.astype(np.float64)[None]                    # (1, Q, K)
+    prompt = outcomes.prompt_tokens.astype(np.float64)[None]  # (1, Q, K)
     out = outcomes.out_tokens.astype(np.float64)
     tokens = prompt + out
     dollars = (prompt * price_in + out * price_out) / 1000.0
@@ -105,14 +110,26 @@ def compute_costs(
         if spec is None:
             continue
         eflops[:, :, k] = _eflops_bulk(
-            spec, models[a.model].kv_bytes_per_token or 0.0, prompt[0, :, k][None],
-            out[:, :, k], outcomes.max_tokens[:, :, k].astype(np.float64),
-            outcomes.sq_tokens[:, :, k].astype(np.float64), float(intensity))
+            spec,
+            models[a.model].kv_bytes_per_token or 0.0,
+            prompt[0, :, k][None],
+            out[:, :, k],
+            outcomes.max_tokens[:, :, k].astype(np.float64),
+            outcomes.sq_tokens[:, :, k].astype(np.float64),
+            float(intensity),
+        )
     return CostTables(dollars, tokens, eflops)
 
 
-def _eflops_bulk(spec, kv_bytes: float, l_in: np.ndarray, sum_l: np.ndarray,
-                 max_l: np.ndarray, sq_l: np.ndarray, intensity: float) -> np.ndarray:
+def _eflops_bulk(
+    spec,
+    kv_bytes: float,
+    l_in: np.ndarray,
+    sum_l: np.ndarray,
+    max_l: np.ndarray,
+    sq_l: np.ndarray,
+    intensity: float,
+) -> np.ndarray:
     """uniscale.cost's prefill + decode eFLOPs, written over arrays (see the module docstring).
 
     Σ_i Σ_{s=0}^{L_i-1} (l_in + s) = l_in·ΣL + (ΣL² − ΣL)/2.
@@ -120,6 +137,10 @@ def _eflops_bulk(spec, kv_bytes: float, l_in: np.ndarray, sum_l: np.ndarray,
     p = spec.params
     prefill = 2.0 * p * l_in + 2.0 * p * intensity
     context = l_in * sum_l + (sq_l - sum_l) / 2.0
-    decode = (2.0 * p * sum_l + 2.0 * spec.gqa_ratio * kv_bytes * context
-              + 2.0 * p * intensity * max_l + 2.0 * kv_bytes * intensity * context)
+    decode = (
+        2.0 * p * sum_l
+        + 2.0 * spec.gqa_ratio * kv_bytes * context
+        + 2.0 * p * intensity * max_l
+        + 2.0 * kv_bytes * intensity * context
+    )
     return prefill + decode

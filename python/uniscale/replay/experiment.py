@@ -59,8 +59,15 @@ PRESETS = {
     "cost_sensitive": RewardWeights(0.1, 0.1, 0.8),
     "quality_priority": RewardWeights(0.4, 0.4, 0.2),
 }
-BANDIT_POLICIES = ("uniscale", "uniscale_routing", "uniscale_tts", "random", "greedy",
-                   "epsilon_greedy", "thompson")
+BANDIT_POLICIES = (
+    "uniscale",
+    "uniscale_routing",
+    "uniscale_tts",
+    "random",
+    "greedy",
+    "epsilon_greedy",
+    "thompson",
+)
 _ALL_POLICIES = (*BANDIT_POLICIES, "knn", "cascade")
 
 
@@ -136,11 +143,11 @@ class ReplayConfig:
         if self.mode not in MODES:
             raise ValueError(f"{op}: mode must be one of {MODES}, got {self.mode!r}")
         if self.cost_unit not in COST_UNITS:
-            raise ValueError(f"{op}: cost_unit must be one of {COST_UNITS}, "
-                             f"got {self.cost_unit!r}")
+            raise ValueError(f"{op}: cost_unit must be one of {COST_UNITS}, got {self.cost_unit!r}")
         if self.verifier not in ("agreement", "scores", "none"):
-            raise ValueError(f"{op}: verifier must be 'agreement', 'scores' or 'none', "
-                             f"got {self.verifier!r}")
+            raise ValueError(
+                f"{op}: verifier must be 'agreement', 'scores' or 'none', got {self.verifier!r}"
+            )
         unknown = [p for p in self.policies if p not in _ALL_POLICIES]
         if unknown:
             raise ValueError(f"{op}: unknown policies {unknown}; known: {list(_ALL_POLICIES)}")
@@ -202,8 +209,10 @@ def _default_cascade(arms: Sequence[ReplayArm], exp_cost: np.ndarray) -> tuple[i
     dear = max(model_cost, key=model_cost.get)
     cheap_arms = [k for k in by_model[cheap] if arms[k].decoding == "sampling"] or by_model[cheap]
     first_cfg = arms[cheap_arms[0]].config_id
-    weak = max((k for k in cheap_arms if arms[k].config_id == first_cfg and arms[k].n <= 10),
-               key=lambda k: arms[k].n)
+    weak = max(
+        (k for k in cheap_arms if arms[k].config_id == first_cfg and arms[k].n <= 10),
+        key=lambda k: arms[k].n,
+    )
     dear_arms = [k for k in by_model[dear] if arms[k].n == 1]
     strong = dear_arms[0]
     return weak, strong
@@ -233,8 +242,12 @@ def _make_bandit(kind: str, d: int, cfg: ReplayConfig, seed: int):
     raise ValueError(f"_make_bandit: unknown policy kind {kind!r}")
 
 
-def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
-               progress: Callable[[str, int, int], None] | None = None) -> ReplayResult:
+def run_replay(
+    trace: Trace,
+    config: ReplayConfig | None = None,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ReplayResult:
     """Run every configured policy on the trace and summarise.
 
     Parameters
@@ -260,8 +273,9 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
     tick = progress or (lambda stage, done, total: None)
     trace = trace.complete_queries()
     if len(trace.queries) < 2:
-        raise ValueError(f"run_replay: need >= 2 queries with every configuration, "
-                         f"got {len(trace.queries)}")
+        raise ValueError(
+            f"run_replay: need >= 2 queries with every configuration, got {len(trace.queries)}"
+        )
     arms = build_arms(trace, cfg.n_grid)
     arrays = TraceArrays.from_trace(trace)
     Q, K = len(trace.queries), len(arms)
@@ -277,8 +291,10 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
     costs = compute_costs(outcomes, arms, trace.models)
     if cfg.cost_unit == "eflops" and np.isnan(costs.eflops).any():
         unknown = sorted({a.model for a in arms if trace.models[a.model].params is None})
-        raise ValueError(f"run_replay: cost_unit='eflops' needs parameter counts; the trace "
-                         f"lacks them for {unknown}")
+        raise ValueError(
+            f"run_replay: cost_unit='eflops' needs parameter counts; the trace "
+            f"lacks them for {unknown}"
+        )
     t_sample = time.perf_counter() - t0
 
     from uniscale.cost.normalize import LogMinMaxNormalizer
@@ -294,8 +310,9 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
     arm_norm = np.asarray(normalizer(arm_mean), dtype=np.float64)
     phi = query_features([q.question for q in trace.queries], cfg.featurizer)
     psi = arm_features(arms, exp_cost)
-    X = joint_features(phi, psi, target_dim=cfg.target_dim, projection=cfg.projection,
-                       scale=cfg.scale_features)
+    X = joint_features(
+        phi, psi, target_dim=cfg.target_dim, projection=cfg.projection, scale=cfg.scale_features
+    )
     d = X.shape[2]
     routing = routing_only(arms)
     tts, tts_model = tts_only(arms, cfg.tts_model)
@@ -312,36 +329,57 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
     escalation: dict[str, list[float]] = {}
     best_arms: list[str] = []
     frontier_logs: dict[str, list[PlayLog]] = {}
-    n_jobs = len(streams) * (len([p for p in cfg.policies if p in BANDIT_POLICIES])
-                             + len(cfg.budgets) + len(cfg.cost_weights) + 1)
+    n_jobs = len(streams) * (
+        len([p for p in cfg.policies if p in BANDIT_POLICIES])
+        + len(cfg.budgets)
+        + len(cfg.cost_weights)
+        + 1
+    )
     job = 0
     t1 = time.perf_counter()
     for st in streams:
-        table = StepTable.build(st, outcomes, costs, weights, cfg.cost_unit, normalizer,
-                                cfg.verifier)
+        table = StepTable.build(
+            st, outcomes, costs, weights, cfg.cost_unit, normalizer, cfg.verifier
+        )
         logs: dict[str, PlayLog] = {}
         for kind in cfg.policies:
             if kind not in BANDIT_POLICIES:
                 continue
             subset = {"uniscale_routing": routing, "uniscale_tts": tts}.get(kind)
             pol = _make_bandit(kind, d, cfg, st.seed)
-            logs[kind] = run_policy(pol, X, table, name=kind, subset=subset,
-                                    cost_unit=cfg.cost_unit)
+            logs[kind] = run_policy(
+                pol, X, table, name=kind, subset=subset, cost_unit=cfg.cost_unit
+            )
             job += 1
             tick("playing policies", job, n_jobs)
         if "knn" in cfg.policies:
-            logs["knn"] = knn_router(table, phi, k=cfg.knn_k,
-                                     train_fraction=cfg.knn_train_fraction, seed=st.seed)
+            logs["knn"] = knn_router(
+                table, phi, k=cfg.knn_k, train_fraction=cfg.knn_train_fraction, seed=st.seed
+            )
         if "cascade" in cfg.policies:
             for tau in cfg.cascade_thresholds:
                 nm = f"cascade@{tau:g}"
-                logs[nm], share = cascade(table, weak, strong, tau, weights=weights,
-                                          cost_unit=cfg.cost_unit, normalizer=normalizer,
-                                          name=nm)
+                logs[nm], share = cascade(
+                    table,
+                    weak,
+                    strong,
+                    tau,
+                    weights=weights,
+                    cost_unit=cfg.cost_unit,
+                    normalizer=normalizer,
+                    name=nm,
+                )
                 escalation.setdefault(nm, []).append(share)
         if cfg.budgets:
-            t_b = StepTable.build(st, outcomes, costs, budget_weights(weights), cfg.cost_unit,
-                                  normalizer, cfg.verifier)
+            t_b = StepTable.build(
+                st,
+                outcomes,
+                costs,
+                budget_weights(weights),
+                cfg.cost_unit,
+                normalizer,
+                cfg.verifier,
+            )
         for b in cfg.budgets:
             nm = f"budget@{b:g}"
             pacer = BudgetPacer(b, arm_norm, eta=cfg.budget_eta)
@@ -353,8 +391,7 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
             tick("playing policies", job, n_jobs)
         for w, rw in sweep_weights.items():
             nm = f"costw@{w:g}"
-            t_w = StepTable.build(st, outcomes, costs, rw, cfg.cost_unit, normalizer,
-                                  cfg.verifier)
+            t_w = StepTable.build(st, outcomes, costs, rw, cfg.cost_unit, normalizer, cfg.verifier)
             pol = _make_bandit("costw", d, cfg, st.seed)
             log_w = run_policy(pol, X, t_w, name=nm, cost_unit=cfg.cost_unit)
             # Report it under the run's own reward so that every row is comparable.
@@ -378,13 +415,15 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
     frontier = []
     for nm in frontier_logs:
         s = summaries[nm]
-        frontier.append({
-            "kind": "budget" if nm.startswith("budget@") else "cost_weight",
-            "label": nm,
-            "accuracy": s.figures["accuracy"].mean,
-            "reward": s.figures["reward"].mean,
-            **{u: s.figures[u].mean for u in COST_UNITS},
-        })
+        frontier.append(
+            {
+                "kind": "budget" if nm.startswith("budget@") else "cost_weight",
+                "label": nm,
+                "accuracy": s.figures["accuracy"].mean,
+                "reward": s.figures["reward"].mean,
+                **{u: s.figures[u].mean for u in COST_UNITS},
+            }
+        )
     info = {
         "d": d,
         "n_arms": K,
@@ -406,15 +445,25 @@ def run_replay(trace: Trace, config: ReplayConfig | None = None, *,
     return ReplayResult(cfg, trace.task, Q, arms, summaries, fixed, frontier, info)
 
 
-def _fixed_cloud(outcomes: SampledOutcomes, costs: CostTables, weights: RewardWeights,
-                 cfg: ReplayConfig, normalizer) -> dict[str, list[float]]:
+def _fixed_cloud(
+    outcomes: SampledOutcomes,
+    costs: CostTables,
+    weights: RewardWeights,
+    cfg: ReplayConfig,
+    normalizer,
+) -> dict[str, list[float]]:
     """Mean accuracy, reward and costs of every arm over all trials and queries."""
-    ver = {"agreement": outcomes.agreement, "none": np.zeros(outcomes.shape, np.float32),
-           "scores": outcomes.verifier}[cfg.verifier]
+    ver = {
+        "agreement": outcomes.agreement,
+        "none": np.zeros(outcomes.shape, np.float32),
+        "scores": outcomes.verifier,
+    }[cfg.verifier]
     norm = np.asarray(normalizer(costs.unit(cfg.cost_unit)), dtype=np.float64)
     reward = weights.combine(outcomes.correct, ver, norm)
-    out = {"accuracy": outcomes.correct.mean(axis=(0, 1)).tolist(),
-           "reward": reward.mean(axis=(0, 1)).tolist()}
+    out = {
+        "accuracy": outcomes.correct.mean(axis=(0, 1)).tolist(),
+        "reward": reward.mean(axis=(0, 1)).tolist(),
+    }
     for u in COST_UNITS:
         out[u] = costs.unit(u).mean(axis=(0, 1)).tolist()
     return out

@@ -24,8 +24,7 @@ from uniscale.replay.trace import Trace
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FEATURIZERS", "arm_features", "expected_arm_costs", "joint_features",
-           "query_features"]
+__all__ = ["FEATURIZERS", "arm_features", "expected_arm_costs", "joint_features", "query_features"]
 
 FEATURIZERS = ("hashed", "minilm")
 
@@ -39,8 +38,9 @@ def query_features(texts: Sequence[str], featurizer: str = "hashed") -> np.ndarr
         Unknown featurizer name or no texts.
     """
     if featurizer not in FEATURIZERS:
-        raise ValueError(f"query_features: featurizer must be one of {FEATURIZERS}, "
-                         f"got {featurizer!r}")
+        raise ValueError(
+            f"query_features: featurizer must be one of {FEATURIZERS}, got {featurizer!r}"
+        )
     if len(texts) == 0:
         raise ValueError("query_features: texts must not be empty")
     if featurizer == "hashed":
@@ -52,8 +52,9 @@ def query_features(texts: Sequence[str], featurizer: str = "hashed") -> np.ndarr
     return np.asarray(MiniLMFeaturizer().transform(list(texts)), dtype=np.float64)
 
 
-def expected_arm_costs(trace: Trace, arrays: TraceArrays, arms: Sequence[ReplayArm],
-                       unit: str = "dollars") -> np.ndarray:
+def expected_arm_costs(
+    trace: Trace, arrays: TraceArrays, arms: Sequence[ReplayArm], unit: str = "dollars"
+) -> np.ndarray:
     """A priori mean cost of each arm (float64 (K,)): prices × mean recorded token counts.
 
     ``unit`` is ``"dollars"`` or ``"tokens"``; the mean is over queries and recorded samples, so
@@ -72,8 +73,9 @@ def expected_arm_costs(trace: Trace, arrays: TraceArrays, arms: Sequence[ReplayA
             out[k] = float(np.mean(prompt + n_used * tok))
         else:
             m = trace.models[a.model]
-            out[k] = float(np.mean(prompt * m.price_in_per_1k + n_used * tok * m.price_out_per_1k)
-                           / 1000.0)
+            out[k] = float(
+                np.mean(prompt * m.price_in_per_1k + n_used * tok * m.price_out_per_1k) / 1000.0
+            )
     return out
 
 
@@ -89,17 +91,23 @@ def arm_features(arms: Sequence[ReplayArm], expected_cost: np.ndarray) -> np.nda
     K = len(arms)
     cost = np.asarray(expected_cost, dtype=np.float64)
     if K == 0 or cost.shape != (K,) or not np.all(np.isfinite(cost)) or np.any(cost <= 0):
-        raise ValueError(f"arm_features: need >= 1 arm and a positive finite expected_cost of "
-                         f"shape ({K},), got {cost.shape}")
+        raise ValueError(
+            f"arm_features: need >= 1 arm and a positive finite expected_cost of "
+            f"shape ({K},), got {cost.shape}"
+        )
 
     def decoding(a: ReplayArm) -> str:
         return "greedy" if a.decoding == "greedy" else f"T={a.temperature}"
 
-    cats = [sorted({a.model for a in arms}), sorted({a.method for a in arms}),
-            sorted({a.prompt_set for a in arms}), sorted({decoding(a) for a in arms})]
+    cats = [
+        sorted({a.model for a in arms}),
+        sorted({a.method for a in arms}),
+        sorted({a.prompt_set for a in arms}),
+        sorted({decoding(a) for a in arms}),
+    ]
     getters = [lambda a: a.model, lambda a: a.method, lambda a: a.prompt_set, decoding]
     blocks = []
-    for values, get in zip(cats, getters):
+    for values, get in zip(cats, getters, strict=True):
         if len(values) < 2:
             continue  # a constant one-hot adds nothing beside the bias
         onehot = np.zeros((K, len(values)))
@@ -115,8 +123,15 @@ def arm_features(arms: Sequence[ReplayArm], expected_cost: np.ndarray) -> np.nda
     return np.concatenate(blocks, axis=1)
 
 
-def joint_features(phi: np.ndarray, psi: np.ndarray, *, target_dim: int = 128,
-                   projection: str = "pca", seed: int = 0, scale: bool = True) -> np.ndarray:
+def joint_features(
+    phi: np.ndarray,
+    psi: np.ndarray,
+    *,
+    target_dim: int = 128,
+    projection: str = "pca",
+    seed: int = 0,
+    scale: bool = True,
+) -> np.ndarray:
     """X = g(phi, psi): float64 (Q, K, d) through the router's JointFeaturizer.
 
     With ``scale`` the whole array is divided by its largest row norm, so every ||x|| <= 1.
@@ -126,8 +141,9 @@ def joint_features(phi: np.ndarray, psi: np.ndarray, *, target_dim: int = 128,
     """
     from uniscale.router.joint import JointFeaturizer
 
-    jf = JointFeaturizer(phi.shape[1], psi.shape[1], target_dim=target_dim,
-                         projection=projection, seed=seed)
+    jf = JointFeaturizer(
+        phi.shape[1], psi.shape[1], target_dim=target_dim, projection=projection, seed=seed
+    )
     if projection == "pca":
         jf.fit(phi)
     X = jf.transform(phi, psi)

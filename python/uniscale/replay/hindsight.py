@@ -35,8 +35,10 @@ def best_fixed_arm(table: StepTable, steps: np.ndarray | None = None) -> int:
         steps = table.stream.evaluate
     steps = np.asarray(steps, dtype=bool)
     if steps.shape != (table.n_steps,) or not steps.any():
-        raise ValueError(f"best_fixed_arm: steps must be a bool mask of shape "
-                         f"({table.n_steps},) selecting at least one step")
+        raise ValueError(
+            f"best_fixed_arm: steps must be a bool mask of shape "
+            f"({table.n_steps},) selecting at least one step"
+        )
     return int(np.argmax(table.reward[steps].sum(axis=0)))
 
 

@@ -22,8 +22,15 @@ logger = logging.getLogger(__name__)
 __all__ = ["knn_router"]
 
 
-def knn_router(table: StepTable, query_features: np.ndarray, *, k: int = 10,
-               train_fraction: float = 0.2, seed: int = 0, name: str = "knn") -> PlayLog:
+def knn_router(
+    table: StepTable,
+    query_features: np.ndarray,
+    *,
+    k: int = 10,
+    train_fraction: float = 0.2,
+    seed: int = 0,
+    name: str = "knn",
+) -> PlayLog:
     """Play the k-NN router on one stream.
 
     Parameters
@@ -50,8 +57,9 @@ def knn_router(table: StepTable, query_features: np.ndarray, *, k: int = 10,
     phi = np.asarray(query_features, dtype=np.float64)
     st = table.stream
     if phi.ndim != 2 or phi.shape[0] <= int(st.queries.max()):
-        raise ValueError(f"knn_router: query_features must be (Q, d) covering every query, "
-                         f"got shape {phi.shape}")
+        raise ValueError(
+            f"knn_router: query_features must be (Q, d) covering every query, got shape {phi.shape}"
+        )
     T, K = table.n_steps, table.n_arms
     if st.evaluate.all():
         n_train = max(1, int(round(train_fraction * T)))
@@ -66,8 +74,8 @@ def knn_router(table: StepTable, query_features: np.ndarray, *, k: int = 10,
     if rest.size:
         unit = phi / np.maximum(np.linalg.norm(phi, axis=1, keepdims=True), 1e-12)
         tq = st.queries[train]
-        labels = table.reward[train]                                     # (N, K)
-        sims = unit[st.queries[rest]] @ unit[tq].T                       # (T_rest, N)
+        labels = table.reward[train]  # (N, K)
+        sims = unit[st.queries[rest]] @ unit[tq].T  # (T_rest, N)
         kk = min(k, tq.size)
         near = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         arms[rest] = np.argmax(labels[near].mean(axis=1), axis=1)

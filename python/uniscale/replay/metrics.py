@@ -24,9 +24,38 @@ __all__ = ["FIGURES", "Interval", "PolicySummary", "interval", "summarize"]
 FIGURES = ("reward", "accuracy", "dollars", "tokens", "eflops", "regret_oracle", "regret_fixed")
 
 # t_{0.975, df} for df = 1..30; beyond that the normal quantile with a 1/df correction.
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 
 def _t975(df: int) -> float:
@@ -44,8 +73,10 @@ class Interval:
     hi: float
 
     def as_dict(self) -> dict[str, float | None]:
-        return {k: (None if math.isnan(v) else v)
-                for k, v in (("mean", self.mean), ("lo", self.lo), ("hi", self.hi))}
+        return {
+            k: (None if math.isnan(v) else v)
+            for k, v in (("mean", self.mean), ("lo", self.lo), ("hi", self.hi))
+        }
 
 
 def interval(values: Sequence[float] | np.ndarray) -> Interval:
@@ -84,9 +115,12 @@ class PolicySummary:
     arm_share: dict[int, float]
 
 
-def summarize(runs: Sequence[Mapping[str, PlayLog]], evaluate: Sequence[np.ndarray],
-              oracle_name: str = "oracle", fixed_name: str = "best_fixed"
-              ) -> dict[str, PolicySummary]:
+def summarize(
+    runs: Sequence[Mapping[str, PlayLog]],
+    evaluate: Sequence[np.ndarray],
+    oracle_name: str = "oracle",
+    fixed_name: str = "best_fixed",
+) -> dict[str, PolicySummary]:
     """Summaries of every policy over seeds.
 
     Parameters
@@ -102,8 +136,10 @@ def summarize(runs: Sequence[Mapping[str, PlayLog]], evaluate: Sequence[np.ndarr
         Seeds with different policies or evaluated step counts, a missing reference policy.
     """
     if not runs or len(runs) != len(evaluate):
-        raise ValueError(f"summarize: need one evaluate mask per run, got {len(runs)} runs and "
-                         f"{len(evaluate)} masks")
+        raise ValueError(
+            f"summarize: need one evaluate mask per run, got {len(runs)} runs and "
+            f"{len(evaluate)} masks"
+        )
     names = list(runs[0])
     for r in runs:
         if list(r) != names:
@@ -119,7 +155,7 @@ def summarize(runs: Sequence[Mapping[str, PlayLog]], evaluate: Sequence[np.ndarr
         per: dict[str, list[float]] = {f: [] for f in FIGURES}
         c_or, c_fx = [], []
         share: dict[int, float] = {}
-        for r, ev in zip(runs, evaluate):
+        for r, ev in zip(runs, evaluate, strict=True):
             log, o, f = r[name], r[oracle_name], r[fixed_name]
             per["reward"].append(float(log.reward[ev].mean()))
             per["accuracy"].append(float(log.correct[ev].mean()))
@@ -133,11 +169,15 @@ def summarize(runs: Sequence[Mapping[str, PlayLog]], evaluate: Sequence[np.ndarr
             c_or.append(ro)
             c_fx.append(rf)
             arms, counts = np.unique(log.arms[ev], return_counts=True)
-            for a, c in zip(arms.tolist(), counts.tolist()):
+            for a, c in zip(arms.tolist(), counts.tolist(), strict=True):
                 share[a] = share.get(a, 0.0) + c
         total = sum(share.values())
         out[name] = PolicySummary(
-            name, {f: interval(v) for f, v in per.items()}, per,
-            np.mean(c_or, axis=0), np.mean(c_fx, axis=0),
-            {a: c / total for a, c in sorted(share.items())})
+            name,
+            {f: interval(v) for f, v in per.items()},
+            per,
+            np.mean(c_or, axis=0),
+            np.mean(c_fx, axis=0),
+            {a: c / total for a, c in sorted(share.items())},
+        )
     return out

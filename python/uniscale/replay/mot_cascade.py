@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from uniscale.replay.trace import TraceModel, Outcome, Trace, TraceConfig, TraceQuery
+from uniscale.replay.trace import Outcome, Trace, TraceConfig, TraceModel, TraceQuery
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +45,9 @@ _KV_BYTES = {"llama-2-13b": 2.0 * 40 * 5120 * 2}
 _GSM8K_GOLD = re.compile(r"####\s*(.+?)\s*$")
 
 
-def mot_config_id(model: str, method: str, demo_set: int | str, decoding: str,
-                  temperature: float | None) -> str:
+def mot_config_id(
+    model: str, method: str, demo_set: int | str, decoding: str, temperature: float | None
+) -> str:
     """The configuration id the converter gives a (model, method, demo set, decoding, T) row."""
     cid = f"{model}|{method}|{demo_set}|{decoding}"
     if decoding == "sampling" and temperature is not None:
@@ -65,8 +66,9 @@ def _number_text(value: float | None) -> str | None:
 
 def _gsm8k_queries(gsm8k_file: Path) -> list[tuple[str, str]]:
     if not gsm8k_file.is_file():
-        raise FileNotFoundError(f"convert_mot_cascade: GSM8K questions expected at "
-                                f"{str(gsm8k_file)!r}")
+        raise FileNotFoundError(
+            f"convert_mot_cascade: GSM8K questions expected at {str(gsm8k_file)!r}"
+        )
     out = []
     with open(gsm8k_file, encoding="utf-8") as fh:
         for line in fh:
@@ -74,8 +76,10 @@ def _gsm8k_queries(gsm8k_file: Path) -> list[tuple[str, str]]:
                 rec = json.loads(line)
                 m = _GSM8K_GOLD.search(rec["answer"])
                 if m is None:
-                    raise ValueError(f"convert_mot_cascade: GSM8K answer without '####' in "
-                                     f"{gsm8k_file}: {rec['answer'][-60:]!r}")
+                    raise ValueError(
+                        f"convert_mot_cascade: GSM8K answer without '####' in "
+                        f"{gsm8k_file}: {rec['answer'][-60:]!r}"
+                    )
                 gold = m.group(1).replace(",", "")
                 out.append((rec["question"], gold))
     return out
@@ -119,11 +123,14 @@ def convert_mot_cascade(
     """
     if task not in _TASKS:
         raise ValueError(f"convert_mot_cascade: task must be one of {_TASKS}, got {task!r}")
-    if not isinstance(llama_price, (int, float)) or isinstance(llama_price, bool) or (
-        llama_price < 0
+    if (
+        not isinstance(llama_price, (int, float))
+        or isinstance(llama_price, bool)
+        or (llama_price < 0)
     ):
-        raise ValueError(f"convert_mot_cascade: llama_price must be a number >= 0, "
-                         f"got {llama_price!r}")
+        raise ValueError(
+            f"convert_mot_cascade: llama_price must be a number >= 0, got {llama_price!r}"
+        )
     data_dir = Path(data_dir)
     samples_file = data_dir / "samples.jsonl.gz"
     configs_file = data_dir / "configs.json"
@@ -143,8 +150,11 @@ def convert_mot_cascade(
             recs = [json.loads(line) for line in fh if line.strip()]
         questions = {int(r["qid"]): (r["question"], r["gold"]) for r in recs}
     else:
-        path = Path(gsm8k_file) if gsm8k_file is not None else data_dir.parent / "gsm8k" / (
-            "test.jsonl")
+        path = (
+            Path(gsm8k_file)
+            if gsm8k_file is not None
+            else data_dir.parent / "gsm8k" / ("test.jsonl")
+        )
         questions = dict(enumerate(_gsm8k_queries(path)))
 
     rows: dict[tuple[int, str], dict[str, Any]] = {}
@@ -154,8 +164,9 @@ def convert_mot_cascade(
             r = json.loads(line)
             if r["task"] != task:
                 continue
-            cid = mot_config_id(r["model"], r["method"], r["demo_set"], r["decoding"],
-                                r["temperature"])
+            cid = mot_config_id(
+                r["model"], r["method"], r["demo_set"], r["decoding"], r["temperature"]
+            )
             key = (int(r["qid"]), cid)
             # The 40-sample variant supersedes the 20-sample file it extends.
             if key in rows and rows[key]["n_generated"] >= r["n_generated"]:
@@ -163,8 +174,13 @@ def convert_mot_cascade(
             rows[key] = r
             if cid not in config_meta:
                 config_meta[cid] = TraceConfig(
-                    cid, r["model"], r["method"], str(r["demo_set"]), r["decoding"],
-                    None if r["temperature"] is None else float(r["temperature"]))
+                    cid,
+                    r["model"],
+                    r["method"],
+                    str(r["demo_set"]),
+                    r["decoding"],
+                    None if r["temperature"] is None else float(r["temperature"]),
+                )
 
     models: dict[str, TraceModel] = {}
     default_params: dict[str, float | None] = {"llama-2-13b": 13e9}
@@ -186,34 +202,46 @@ def convert_mot_cascade(
     n_padded = 0
     for (qid, cid), r in rows.items():
         if task == "date":
-            answers = [None if (a is None or str(a).startswith("UNPARSED:")) else str(a)
-                       for a in r["answers"]]
+            answers = [
+                None if (a is None or str(a).startswith("UNPARSED:")) else str(a)
+                for a in r["answers"]
+            ]
         else:
             answers = [_number_text(a) for a in r["answers"]]
-        correct = [bool(c) and a is not None for a, c in zip(answers, r["correct"])]
+        correct = [bool(c) and a is not None for a, c in zip(answers, r["correct"], strict=True)]
         tokens = [int(t) for t in r["gen_tokens_cl100k"]]
         if len(answers) < len(tokens):
             n_padded += len(tokens) - len(answers)
             answers += [None] * (len(tokens) - len(answers))
             correct += [False] * (len(tokens) - len(correct))
         elif len(answers) > len(tokens):
-            raise ValueError(f"convert_mot_cascade: row {task}/{qid}/{cid} has more answers "
-                             f"({len(answers)}) than token counts ({len(tokens)})")
+            raise ValueError(
+                f"convert_mot_cascade: row {task}/{qid}/{cid} has more answers "
+                f"({len(answers)}) than token counts ({len(tokens)})"
+            )
         cfg = config_meta[cid]
         prompt = int(fewshot[f"{task}|{cfg.method}|{cfg.prompt_set}"]) + int(
-            r["question_tokens_cl100k"])
-        by_query.setdefault(qid, {})[cid] = Outcome(tuple(answers), tuple(correct),
-                                                    tuple(tokens), prompt)
+            r["question_tokens_cl100k"]
+        )
+        by_query.setdefault(qid, {})[cid] = Outcome(
+            tuple(answers), tuple(correct), tuple(tokens), prompt
+        )
     queries = []
     for qid in sorted(by_query):
         if qid not in questions:
-            raise ValueError(f"convert_mot_cascade: samples name {task} qid {qid}, which the "
-                             f"question file lacks")
+            raise ValueError(
+                f"convert_mot_cascade: samples name {task} qid {qid}, which the question file lacks"
+            )
         question, gold = questions[qid]
         queries.append(TraceQuery(str(qid), question, str(gold), by_query[qid]))
     configs = tuple(sorted(config_meta.values(), key=lambda c: c.id))
-    logger.info("convert_mot_cascade: %s: %s queries, %s configs, %s failed samples padded",
-                task, len(queries), len(configs), n_padded)
+    logger.info(
+        "convert_mot_cascade: %s: %s queries, %s configs, %s failed samples padded",
+        task,
+        len(queries),
+        len(configs),
+        n_padded,
+    )
     source = (
         f"MoT cascade data ({meta.get('source_repo', '?')}@{meta.get('commit', '?')}), task "
         f"{task}; Llama-2-13B price assumed ${llama_price:g}/1k tokens in and out; dropped PoT "

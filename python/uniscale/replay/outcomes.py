@@ -97,7 +97,8 @@ class TraceArrays:
                 if o is None:
                     raise ValueError(
                         f"TraceArrays.from_trace: query {q.qid!r} has no outcome for config "
-                        f"{cid!r}; replay needs complete queries (Trace.complete_queries())")
+                        f"{cid!r}; replay needs complete queries (Trace.complete_queries())"
+                    )
                 count[qi, ci] = o.n_samples
                 prompt[qi, ci] = o.prompt_tokens
         ids, correct, tokens, scores = [], [], [], []
@@ -125,8 +126,16 @@ class TraceArrays:
             correct.append(c_arr)
             tokens.append(t_arr)
             scores.append(s_arr)
-        return cls(tuple(q.qid for q in trace.queries), trace.config_ids, tuple(ids),
-                   tuple(correct), tuple(tokens), tuple(scores), count, prompt)
+        return cls(
+            tuple(q.qid for q in trace.queries),
+            trace.config_ids,
+            tuple(ids),
+            tuple(correct),
+            tuple(tokens),
+            tuple(scores),
+            count,
+            prompt,
+        )
 
     @property
     def n_queries(self) -> int:
@@ -137,8 +146,9 @@ class TraceArrays:
         try:
             return self.config_ids.index(config_id)
         except ValueError:
-            raise KeyError(f"TraceArrays: unknown config {config_id!r}; "
-                           f"known: {list(self.config_ids)}") from None
+            raise KeyError(
+                f"TraceArrays: unknown config {config_id!r}; known: {list(self.config_ids)}"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -232,8 +242,10 @@ def sample_outcomes(
         raise ValueError("sample_outcomes: arms must not be empty")
     tr = np.asarray(list(trials), dtype=np.int64)
     if tr.ndim != 2 or tr.shape[1] != 2 or tr.shape[0] == 0:
-        raise ValueError(f"sample_outcomes: trials must be a non-empty list of (seed, pass) "
-                         f"pairs, got shape {tr.shape}")
+        raise ValueError(
+            f"sample_outcomes: trials must be a non-empty list of (seed, pass) "
+            f"pairs, got shape {tr.shape}"
+        )
     if np.any(tr < 0):
         raise ValueError("sample_outcomes: seeds and passes must be >= 0")
     if len({tuple(t) for t in tr.tolist()}) != len(tr):
@@ -250,7 +262,7 @@ def sample_outcomes(
     sq_tokens = np.zeros((R, Q, K), dtype=np.int64)
     prompt = arrays.prompt_tokens[:, cidx].copy()
     qrow = np.arange(Q)[None, :, None]
-    for k, (arm, ci) in enumerate(zip(arms, cidx)):
+    for k, (arm, ci) in enumerate(zip(arms, cidx, strict=True)):
         ids, corr, toks = arrays.ids[ci], arrays.correct[ci], arrays.tokens[ci]
         scores = arrays.scores[ci]
         M = ids.shape[1]
@@ -258,7 +270,7 @@ def sample_outcomes(
         n = min(arm.n, M)
         u = np.stack([_rng(s, p, arm.config_id, arm.n).random((Q, M)) for s, p in tr])
         u[:, np.arange(M)[None, :] >= cnt[:, None]] = 2.0  # padding sorts last
-        order = np.argsort(u, axis=2, kind="stable")[:, :, :n]          # (R, Q, n)
+        order = np.argsort(u, axis=2, kind="stable")[:, :, :n]  # (R, Q, n)
         real = order < cnt[None, :, None]
         d_ids = np.where(real, ids[qrow, order], -1)
         valid = d_ids >= 0
@@ -282,5 +294,6 @@ def sample_outcomes(
         sq_tokens[:, :, k] = (d_tok * d_tok).sum(axis=2)
         if progress is not None:
             progress(1)
-    return SampledOutcomes(tr, correct, agreement, verifier, used, out_tokens, max_tokens,
-                           sq_tokens, prompt)
+    return SampledOutcomes(
+        tr, correct, agreement, verifier, used, out_tokens, max_tokens, sq_tokens, prompt
+    )

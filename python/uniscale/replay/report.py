@@ -29,14 +29,18 @@ from uniscale.replay.metrics import FIGURES, Interval
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["result_to_json", "markdown_table", "write_report", "plot_regret",
-           "plot_cost_accuracy"]
+__all__ = ["result_to_json", "markdown_table", "write_report", "plot_regret", "plot_cost_accuracy"]
 
 _CURVE_POINTS = 200
-_COLUMNS = (("reward", "reward", 3, 1.0), ("accuracy", "accuracy %", 1, 100.0),
-            ("dollars", "$/1k queries", 3, 1000.0), ("tokens", "tokens/query", 0, 1.0),
-            ("eflops", "TeFLOPs/query", 1, 1e-12), ("regret_oracle", "regret vs oracle", 1, 1.0),
-            ("regret_fixed", "regret vs best fixed", 1, 1.0))
+_COLUMNS = (
+    ("reward", "reward", 3, 1.0),
+    ("accuracy", "accuracy %", 1, 100.0),
+    ("dollars", "$/1k queries", 3, 1000.0),
+    ("tokens", "tokens/query", 0, 1.0),
+    ("eflops", "TeFLOPs/query", 1, 1e-12),
+    ("regret_oracle", "regret vs oracle", 1, 1.0),
+    ("regret_fixed", "regret vs best fixed", 1, 1.0),
+)
 
 
 def _fmt(iv: Interval, digits: int, scale: float) -> str:
@@ -48,8 +52,9 @@ def _fmt(iv: Interval, digits: int, scale: float) -> str:
     return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def markdown_table(result: ReplayResult, *, title: str | None = None,
-                   command: str | None = None) -> str:
+def markdown_table(
+    result: ReplayResult, *, title: str | None = None, command: str | None = None
+) -> str:
     """The run as markdown: facts, then one row per policy (mean [95 % interval])."""
     cfg = result.config
     w = cfg.reward_weights
@@ -71,15 +76,19 @@ def markdown_table(result: ReplayResult, *, title: str | None = None,
     ]
     if "cascade_weak" in info:
         esc = ", ".join(f"{k}: {v:.0%}" for k, v in info["cascade_escalation"].items())
-        lines.append(f"- Cascade: weak `{info['cascade_weak']}`, strong "
-                     f"`{info['cascade_strong']}`; escalated share {esc}.")
+        lines.append(
+            f"- Cascade: weak `{info['cascade_weak']}`, strong "
+            f"`{info['cascade_strong']}`; escalated share {esc}."
+        )
     counts: dict[str, int] = {}
     for a in info["best_fixed_per_seed"]:
         counts[a] = counts.get(a, 0) + 1
     best = ", ".join(f"`{a}` ×{c}" for a, c in sorted(counts.items(), key=lambda x: -x[1]))
     lines.append(f"- Best fixed arm in hindsight (per seed): {best}.")
-    lines.append(f"- Time: {info['seconds_total']:.1f} s (sampling {info['seconds_sampling']:.1f}"
-                 f" s, policies {info['seconds_playing']:.1f} s).")
+    lines.append(
+        f"- Time: {info['seconds_total']:.1f} s (sampling {info['seconds_sampling']:.1f}"
+        f" s, policies {info['seconds_playing']:.1f} s)."
+    )
     lines.append("")
     head = "| policy | " + " | ".join(c[1] for c in _COLUMNS) + " |"
     lines += [head, "|" + "---|" * (len(_COLUMNS) + 1)]
@@ -120,13 +129,14 @@ def result_to_json(result: ReplayResult, *, command: str | None = None) -> dict[
         "config": cfg,
         "arms": [asdict(a) | {"name": a.name} for a in result.arms],
         "policies": {
-            n: {"figures": {f: s.figures[f].as_dict() for f in FIGURES},
+            n: {
+                "figures": {f: s.figures[f].as_dict() for f in FIGURES},
                 "per_seed": s.per_seed,
                 "curve_steps": steps,
                 "curve_regret_oracle": s.curve_oracle[steps - 1],
                 "curve_regret_fixed": s.curve_fixed[steps - 1],
-                "arm_share": {names[a] if a >= 0 else "cascade": v
-                              for a, v in s.arm_share.items()}}
+                "arm_share": {names[a] if a >= 0 else "cascade": v for a, v in s.arm_share.items()},
+            }
             for n, s in result.summaries.items()
         },
         "fixed_arms": {"names": names, **result.fixed_arms},
@@ -167,8 +177,10 @@ def plot_regret(result: ReplayResult, path: Path, *, skip: Sequence[str] = ()) -
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"mean over {len(result.config.seeds)} seeds")
     axes[0].legend(fontsize=7, ncol=2, loc="upper left")
-    fig.suptitle(f"{result.task}: {result.config.mode}, {result.config.passes} pass(es), "
-                 f"{result.config.preset if result.config.weights is None else 'custom'}")
+    fig.suptitle(
+        f"{result.task}: {result.config.mode}, {result.config.passes} pass(es), "
+        f"{result.config.preset if result.config.weights is None else 'custom'}"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -184,13 +196,20 @@ def plot_cost_accuracy(result: ReplayResult, path: Path, unit: str = "dollars") 
 
     fig, ax = plt.subplots(figsize=(9, 6))
     fa = result.fixed_arms
-    ax.scatter(fa[unit], np.asarray(fa["accuracy"]) * 100, s=14, c="0.7",
-               label="fixed arms", zorder=1)
+    ax.scatter(
+        fa[unit], np.asarray(fa["accuracy"]) * 100, s=14, c="0.7", label="fixed arms", zorder=1
+    )
     for kind, marker in (("budget", "o-"), ("cost_weight", "s--")):
         pts = sorted((p for p in result.frontier if p["kind"] == kind), key=lambda p: p[unit])
         if pts:
-            ax.plot([p[unit] for p in pts], [p["accuracy"] * 100 for p in pts], marker,
-                    ms=5, label=f"UniScale {kind.replace('_', ' ')} sweep", zorder=2)
+            ax.plot(
+                [p[unit] for p in pts],
+                [p["accuracy"] * 100 for p in pts],
+                marker,
+                ms=5,
+                label=f"UniScale {kind.replace('_', ' ')} sweep",
+                zorder=2,
+            )
     for name, s in result.summaries.items():
         if name.startswith(("budget@", "costw@")):
             continue
@@ -200,8 +219,14 @@ def plot_cost_accuracy(result: ReplayResult, path: Path, unit: str = "dollars") 
         ax.scatter([c], [a], s=40, zorder=3, marker="*" if name.startswith("uniscale") else "D")
         ax.annotate(name, (c, a), fontsize=7, xytext=(4, 3), textcoords="offset points")
     ax.set_xscale("log")
-    ax.set_xlabel({"dollars": "mean $ per query", "tokens": "mean tokens per query",
-                   "eflops": "mean eFLOPs per query"}[unit] + " (log)")
+    ax.set_xlabel(
+        {
+            "dollars": "mean $ per query",
+            "tokens": "mean tokens per query",
+            "eflops": "mean eFLOPs per query",
+        }[unit]
+        + " (log)"
+    )
     ax.set_ylabel("accuracy %")
     ax.set_title(f"{result.task}: cost against accuracy")
     ax.grid(alpha=0.3, which="both")
@@ -212,19 +237,33 @@ def plot_cost_accuracy(result: ReplayResult, path: Path, unit: str = "dollars") 
     return path
 
 
-def write_report(result: ReplayResult, out_dir: str | Path, *, stem: str = "replay",
-                 command: str | None = None, title: str | None = None) -> dict[str, Path]:
+def write_report(
+    result: ReplayResult,
+    out_dir: str | Path,
+    *,
+    stem: str = "replay",
+    command: str | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
     """Write the markdown table, the JSON and the two PNG plots; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"markdown": out / f"{stem}.md", "json": out / f"{stem}.json",
-             "regret_png": out / f"{stem}_regret.png",
-             "cost_png": out / f"{stem}_cost_accuracy.png"}
-    paths["markdown"].write_text(markdown_table(result, title=title, command=command),
-                                 encoding="utf-8")
-    paths["json"].write_text(json.dumps(result_to_json(result, command=command), indent=1),
-                             encoding="utf-8")
+    paths = {
+        "markdown": out / f"{stem}.md",
+        "json": out / f"{stem}.json",
+        "regret_png": out / f"{stem}_regret.png",
+        "cost_png": out / f"{stem}_cost_accuracy.png",
+    }
+    paths["markdown"].write_text(
+        markdown_table(result, title=title, command=command), encoding="utf-8"
+    )
+    paths["json"].write_text(
+        json.dumps(result_to_json(result, command=command), indent=1), encoding="utf-8"
+    )
     plot_regret(result, paths["regret_png"])
-    plot_cost_accuracy(result, paths["cost_png"], result.config.cost_unit
-                       if result.config.cost_unit != "eflops" else "eflops")
+    plot_cost_accuracy(
+        result,
+        paths["cost_png"],
+        result.config.cost_unit if result.config.cost_unit != "eflops" else "eflops",
+    )
     return paths

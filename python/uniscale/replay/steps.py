@@ -35,17 +35,22 @@ class RewardWeights:
     def __post_init__(self) -> None:
         for name in ("correct", "verifier", "cost"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (
-                np.isfinite(v) and v >= 0
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not (np.isfinite(v) and v >= 0)
             ):
                 raise ValueError(f"RewardWeights: {name} must be a finite number >= 0, got {v!r}")
 
-    def combine(self, correct: np.ndarray, verifier: np.ndarray,
-                norm_cost: np.ndarray) -> np.ndarray:
+    def combine(
+        self, correct: np.ndarray, verifier: np.ndarray, norm_cost: np.ndarray
+    ) -> np.ndarray:
         """The reward array (float64), elementwise over same-shaped inputs."""
-        return (self.correct * correct.astype(np.float64)
-                + self.verifier * verifier.astype(np.float64)
-                + self.cost * (1.0 - norm_cost.astype(np.float64)))
+        return (
+            self.correct * correct.astype(np.float64)
+            + self.verifier * verifier.astype(np.float64)
+            + self.cost * (1.0 - norm_cost.astype(np.float64))
+        )
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,16 @@ class StepTable:
     norm_cost: np.ndarray
 
     @classmethod
-    def build(cls, stream: Stream, outcomes: SampledOutcomes, costs: CostTables,
-              weights: RewardWeights, cost_unit: str, normalizer, verifier: str) -> StepTable:
+    def build(
+        cls,
+        stream: Stream,
+        outcomes: SampledOutcomes,
+        costs: CostTables,
+        weights: RewardWeights,
+        cost_unit: str,
+        normalizer,
+        verifier: str,
+    ) -> StepTable:
         """Gather the stream's steps and compute rewards.
 
         Parameters
@@ -98,8 +111,10 @@ class StepTable:
         elif verifier == "none":
             ver = np.zeros(correct.shape)
         else:
-            raise ValueError(f"StepTable.build: verifier must be 'scores', 'agreement' or "
-                             f"'none', got {verifier!r}")
+            raise ValueError(
+                f"StepTable.build: verifier must be 'scores', 'agreement' or "
+                f"'none', got {verifier!r}"
+            )
         c = {u: costs.unit(u)[rows, q] for u in COST_UNITS}
         norm = np.asarray(normalizer(c[cost_unit]), dtype=np.float64)
         reward = weights.combine(correct, ver, norm)
@@ -140,11 +155,18 @@ class PlayLog:
         """The log of playing ``arms`` (int, (T,)) on ``table``."""
         arms = np.asarray(arms, dtype=np.int64)
         if arms.shape != (table.n_steps,):
-            raise ValueError(f"PlayLog.from_arms: arms has shape {arms.shape}, "
-                             f"expected ({table.n_steps},)")
+            raise ValueError(
+                f"PlayLog.from_arms: arms has shape {arms.shape}, expected ({table.n_steps},)"
+            )
         if arms.size and (arms.min() < 0 or arms.max() >= table.n_arms):
             raise IndexError(f"PlayLog.from_arms: arms must lie in [0, {table.n_arms})")
         t = np.arange(table.n_steps)
-        return cls(name, arms, table.reward[t, arms], table.correct[t, arms],
-                   table.costs["dollars"][t, arms], table.costs["tokens"][t, arms],
-                   table.costs["eflops"][t, arms])
+        return cls(
+            name,
+            arms,
+            table.reward[t, arms],
+            table.correct[t, arms],
+            table.costs["dollars"][t, arms],
+            table.costs["tokens"][t, arms],
+            table.costs["eflops"][t, arms],
+        )

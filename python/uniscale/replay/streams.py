@@ -57,8 +57,9 @@ class Stream:
         return np.asarray([rows[p] for p in self.passes.tolist()], dtype=np.int64)
 
 
-def make_streams(n_queries: int, seeds: Sequence[int], passes: int = 1,
-                 mode: str = "online") -> list[Stream]:
+def make_streams(
+    n_queries: int, seeds: Sequence[int], passes: int = 1, mode: str = "online"
+) -> list[Stream]:
     """One stream per seed.
 
     Parameters
@@ -94,12 +95,13 @@ def make_streams(n_queries: int, seeds: Sequence[int], passes: int = 1,
             ev = np.ones(n_queries * passes, dtype=bool)
         else:
             split = rng.permutation(n_queries)
-            learn, test = split[: n_queries // 2], split[n_queries // 2:]
+            learn, test = split[: n_queries // 2], split[n_queries // 2 :]
             qs = [rng.permutation(learn) for _ in range(passes)] + [rng.permutation(test)]
             ps = [np.full(len(learn), p) for p in range(passes)] + [np.full(len(test), passes)]
             ev = np.concatenate([np.zeros(len(learn) * passes, bool), np.ones(len(test), bool)])
-        out.append(Stream(s, np.concatenate(qs).astype(np.int64),
-                          np.concatenate(ps).astype(np.int64), ev))
+        out.append(
+            Stream(s, np.concatenate(qs).astype(np.int64), np.concatenate(ps).astype(np.int64), ev)
+        )
     return out
 
 

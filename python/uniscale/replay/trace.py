@@ -98,8 +98,10 @@ class TraceModel:
             value = getattr(self, name)
             if value is None and name == "kv_bytes_per_token":
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                math.isfinite(value) and value > 0
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (math.isfinite(value) and value > 0)
             ):
                 raise TraceError(f"TraceModel: {name} must be a positive number, got {value!r}")
         if self.params is not None and (
@@ -108,12 +110,15 @@ class TraceModel:
             or not math.isfinite(self.params)
             or self.params <= 0
         ):
-            raise TraceError(f"TraceModel: params must be a positive number or None, "
-                             f"got {self.params!r}")
+            raise TraceError(
+                f"TraceModel: params must be a positive number or None, got {self.params!r}"
+            )
         for name in ("price_in_per_1k", "price_out_per_1k"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                math.isfinite(value) and value >= 0
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (math.isfinite(value) and value >= 0)
             ):
                 raise TraceError(f"TraceModel: {name} must be a finite number >= 0, got {value!r}")
 
@@ -135,13 +140,17 @@ class TraceConfig:
             if not isinstance(value, str) or not value:
                 raise TraceError(f"TraceConfig: {name} must be a non-empty str, got {value!r}")
         if self.decoding not in _DECODINGS:
-            raise TraceError(f"TraceConfig {self.id!r}: decoding must be one of {_DECODINGS}, "
-                             f"got {self.decoding!r}")
+            raise TraceError(
+                f"TraceConfig {self.id!r}: decoding must be one of {_DECODINGS}, "
+                f"got {self.decoding!r}"
+            )
         if self.temperature is not None and (
             isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float))
         ):
-            raise TraceError(f"TraceConfig {self.id!r}: temperature must be a number or None, "
-                             f"got {self.temperature!r}")
+            raise TraceError(
+                f"TraceConfig {self.id!r}: temperature must be a number or None, "
+                f"got {self.temperature!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -157,11 +166,14 @@ class Outcome:
     def __post_init__(self) -> None:
         n = len(self.answers)
         if len(self.correct) != n or len(self.tokens) != n:
-            raise TraceError(f"Outcome: answers, correct and tokens must have one entry per "
-                             f"sample, got lengths {n}, {len(self.correct)}, {len(self.tokens)}")
+            raise TraceError(
+                f"Outcome: answers, correct and tokens must have one entry per "
+                f"sample, got lengths {n}, {len(self.correct)}, {len(self.tokens)}"
+            )
         if self.scores is not None and len(self.scores) != n:
-            raise TraceError(f"Outcome: scores must have one entry per sample ({n}), "
-                             f"got {len(self.scores)}")
+            raise TraceError(
+                f"Outcome: scores must have one entry per sample ({n}), got {len(self.scores)}"
+            )
         for a in self.answers:
             if a is not None and not isinstance(a, str):
                 raise TraceError(f"Outcome: answers must be str or null, got {a!r}")
@@ -175,7 +187,7 @@ class Outcome:
             for s in self.scores:
                 if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0.0 <= s <= 1.0:
                     raise TraceError(f"Outcome: scores must be numbers in [0, 1], got {s!r}")
-        for a, c in zip(self.answers, self.correct):
+        for a, c in zip(self.answers, self.correct, strict=True):
             if a is None and c:
                 raise TraceError("Outcome: a sample without an answer (null) cannot be correct")
 
@@ -197,8 +209,7 @@ class TraceQuery:
     def __post_init__(self) -> None:
         for name in ("qid", "question", "gold"):
             if not isinstance(getattr(self, name), str):
-                raise TraceError(f"TraceQuery: {name} must be a str, "
-                                 f"got {getattr(self, name)!r}")
+                raise TraceError(f"TraceQuery: {name} must be a str, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -223,8 +234,9 @@ class Trace:
         if not isinstance(self.task, str) or not self.task:
             raise TraceError(f"Trace: task must be a non-empty str, got {self.task!r}")
         if not isinstance(self.answer_kind, str) or not self.answer_kind:
-            raise TraceError(f"Trace: answer_kind must be a non-empty str, "
-                             f"got {self.answer_kind!r}")
+            raise TraceError(
+                f"Trace: answer_kind must be a non-empty str, got {self.answer_kind!r}"
+            )
         if not self.configs:
             raise TraceError("Trace: configs must not be empty")
         ids = [c.id for c in self.configs]
@@ -233,8 +245,10 @@ class Trace:
             raise TraceError(f"Trace: config ids must be unique, duplicated: {dup}")
         for c in self.configs:
             if c.model not in self.models:
-                raise TraceError(f"Trace: config {c.id!r} names model {c.model!r}, which is not "
-                                 f"in models {sorted(self.models)}")
+                raise TraceError(
+                    f"Trace: config {c.id!r} names model {c.model!r}, which is not "
+                    f"in models {sorted(self.models)}"
+                )
         known = set(ids)
         qids: set[str] = set()
         for q in self.queries:
@@ -243,8 +257,9 @@ class Trace:
             qids.add(q.qid)
             unknown = set(q.outcomes) - known
             if unknown:
-                raise TraceError(f"Trace: query {q.qid!r} has outcomes for unknown configs "
-                                 f"{sorted(unknown)}")
+                raise TraceError(
+                    f"Trace: query {q.qid!r} has outcomes for unknown configs {sorted(unknown)}"
+                )
 
     @property
     def config_ids(self) -> tuple[str, ...]:
@@ -269,8 +284,13 @@ class Trace:
         need = set(self.config_ids if config_ids is None else config_ids)
         kept = tuple(q for q in self.queries if need <= set(q.outcomes))
         if len(kept) < len(self.queries):
-            logger.info("trace %s: %s of %s queries have outcomes for all %s configs",
-                        self.task, len(kept), len(self.queries), len(need))
+            logger.info(
+                "trace %s: %s of %s queries have outcomes for all %s configs",
+                self.task,
+                len(kept),
+                len(self.queries),
+                len(need),
+            )
         return Trace(self.task, self.answer_kind, self.models, self.configs, kept, self.source)
 
     def with_configs(self, config_ids: Iterable[str]) -> Trace:
@@ -282,8 +302,9 @@ class Trace:
         keep = set(want)
         configs = tuple(c for c in self.configs if c.id in keep)
         queries = tuple(
-            TraceQuery(q.qid, q.question, q.gold,
-                       {k: v for k, v in q.outcomes.items() if k in keep})
+            TraceQuery(
+                q.qid, q.question, q.gold, {k: v for k, v in q.outcomes.items() if k in keep}
+            )
             for q in self.queries
         )
         models = {m: p for m, p in self.models.items() if any(c.model == m for c in configs)}
@@ -306,15 +327,19 @@ def _require(obj: Mapping[str, Any], key: str, where: str) -> Any:
     return obj[key]
 
 
-def _header_from_json(obj: Any, where: str) -> tuple[str, str, dict[str, TraceModel],
-                                                     tuple[TraceConfig, ...], str]:
+def _header_from_json(
+    obj: Any, where: str
+) -> tuple[str, str, dict[str, TraceModel], tuple[TraceConfig, ...], str]:
     if not isinstance(obj, dict):
-        raise TraceError(f"load_trace: {where} must be a JSON object (the header), "
-                         f"got {type(obj).__name__}")
+        raise TraceError(
+            f"load_trace: {where} must be a JSON object (the header), got {type(obj).__name__}"
+        )
     version = _require(obj, "uniscale_trace", where)
     if version != FORMAT_VERSION:
-        raise TraceError(f"load_trace: {where} has format version {version!r}, "
-                         f"this uniscale reads version {FORMAT_VERSION}")
+        raise TraceError(
+            f"load_trace: {where} has format version {version!r}, "
+            f"this uniscale reads version {FORMAT_VERSION}"
+        )
     models_raw = _require(obj, "models", where)
     if not isinstance(models_raw, dict):
         raise TraceError(f"load_trace: {where} field 'models' must be an object")
@@ -323,9 +348,13 @@ def _header_from_json(obj: Any, where: str) -> tuple[str, str, dict[str, TraceMo
         if not isinstance(m, dict):
             raise TraceError(f"load_trace: {where} model {name!r} must be an object")
         try:
-            models[name] = TraceModel(m.get("params"), _require(m, "price_in_per_1k", where),
-                                      _require(m, "price_out_per_1k", where),
-                                      m.get("kv_bytes_per_token"), m.get("gqa_ratio", 1.0))
+            models[name] = TraceModel(
+                m.get("params"),
+                _require(m, "price_in_per_1k", where),
+                _require(m, "price_out_per_1k", where),
+                m.get("kv_bytes_per_token"),
+                m.get("gqa_ratio", 1.0),
+            )
         except TraceError as exc:
             raise TraceError(f"load_trace: {where} model {name!r}: {exc}") from None
     configs_raw = _require(obj, "configs", where)
@@ -336,22 +365,32 @@ def _header_from_json(obj: Any, where: str) -> tuple[str, str, dict[str, TraceMo
         if not isinstance(c, dict):
             raise TraceError(f"load_trace: {where} configs[{i}] must be an object")
         try:
-            configs.append(TraceConfig(
-                _require(c, "id", f"{where} configs[{i}]"),
-                _require(c, "model", f"{where} configs[{i}]"),
-                _require(c, "method", f"{where} configs[{i}]"),
-                str(_require(c, "prompt_set", f"{where} configs[{i}]")),
-                c.get("decoding", "sampling"), c.get("temperature")))
+            configs.append(
+                TraceConfig(
+                    _require(c, "id", f"{where} configs[{i}]"),
+                    _require(c, "model", f"{where} configs[{i}]"),
+                    _require(c, "method", f"{where} configs[{i}]"),
+                    str(_require(c, "prompt_set", f"{where} configs[{i}]")),
+                    c.get("decoding", "sampling"),
+                    c.get("temperature"),
+                )
+            )
         except TraceError as exc:
             raise TraceError(f"load_trace: {where} configs[{i}]: {exc}") from None
-    return (_require(obj, "task", where), _require(obj, "answer_kind", where), models,
-            tuple(configs), str(obj.get("source", "")))
+    return (
+        _require(obj, "task", where),
+        _require(obj, "answer_kind", where),
+        models,
+        tuple(configs),
+        str(obj.get("source", "")),
+    )
 
 
 def _query_from_json(obj: Any, where: str) -> TraceQuery:
     if not isinstance(obj, dict):
-        raise TraceError(f"load_trace: {where} must be a JSON object (a query), "
-                         f"got {type(obj).__name__}")
+        raise TraceError(
+            f"load_trace: {where} must be a JSON object (a query), got {type(obj).__name__}"
+        )
     outcomes_raw = _require(obj, "outcomes", where)
     if not isinstance(outcomes_raw, dict):
         raise TraceError(f"load_trace: {where} field 'outcomes' must be an object")
@@ -363,17 +402,25 @@ def _query_from_json(obj: Any, where: str) -> TraceQuery:
         try:
             scores = o.get("scores")
             outcomes[cid] = Outcome(
-                tuple(_require(o, "answers", w)), tuple(_require(o, "correct", w)),
-                tuple(_require(o, "tokens", w)), _require(o, "prompt_tokens", w),
-                None if scores is None else tuple(scores))
+                tuple(_require(o, "answers", w)),
+                tuple(_require(o, "correct", w)),
+                tuple(_require(o, "tokens", w)),
+                _require(o, "prompt_tokens", w),
+                None if scores is None else tuple(scores),
+            )
         except TraceError as exc:
             raise TraceError(f"load_trace: {w}: {exc}") from None
         except TypeError as exc:  # tuple() of a non-list
-            raise TraceError(f"load_trace: {w}: answers, correct, tokens and scores must be "
-                             f"lists ({exc})") from None
+            raise TraceError(
+                f"load_trace: {w}: answers, correct, tokens and scores must be lists ({exc})"
+            ) from None
     try:
-        return TraceQuery(_require(obj, "qid", where), _require(obj, "question", where),
-                          _require(obj, "gold", where), outcomes)
+        return TraceQuery(
+            _require(obj, "qid", where),
+            _require(obj, "question", where),
+            _require(obj, "gold", where),
+            outcomes,
+        )
     except TraceError as exc:
         raise TraceError(f"load_trace: {where}: {exc}") from None
 
@@ -431,21 +478,39 @@ def _header_to_json(trace: Trace) -> dict[str, Any]:
         "task": trace.task,
         "answer_kind": trace.answer_kind,
         "source": trace.source,
-        "models": {name: {"params": m.params, "price_in_per_1k": m.price_in_per_1k,
-                          "price_out_per_1k": m.price_out_per_1k,
-                          "kv_bytes_per_token": m.kv_bytes_per_token, "gqa_ratio": m.gqa_ratio}
-                   for name, m in trace.models.items()},
-        "configs": [{"id": c.id, "model": c.model, "method": c.method,
-                     "prompt_set": c.prompt_set, "decoding": c.decoding,
-                     "temperature": c.temperature} for c in trace.configs],
+        "models": {
+            name: {
+                "params": m.params,
+                "price_in_per_1k": m.price_in_per_1k,
+                "price_out_per_1k": m.price_out_per_1k,
+                "kv_bytes_per_token": m.kv_bytes_per_token,
+                "gqa_ratio": m.gqa_ratio,
+            }
+            for name, m in trace.models.items()
+        },
+        "configs": [
+            {
+                "id": c.id,
+                "model": c.model,
+                "method": c.method,
+                "prompt_set": c.prompt_set,
+                "decoding": c.decoding,
+                "temperature": c.temperature,
+            }
+            for c in trace.configs
+        ],
     }
 
 
 def _query_to_json(q: TraceQuery) -> dict[str, Any]:
     outcomes = {}
     for cid, o in q.outcomes.items():
-        rec: dict[str, Any] = {"prompt_tokens": o.prompt_tokens, "answers": list(o.answers),
-                               "correct": list(o.correct), "tokens": list(o.tokens)}
+        rec: dict[str, Any] = {
+            "prompt_tokens": o.prompt_tokens,
+            "answers": list(o.answers),
+            "correct": list(o.correct),
+            "tokens": list(o.tokens),
+        }
         if o.scores is not None:
             rec["scores"] = list(o.scores)
         outcomes[cid] = rec
