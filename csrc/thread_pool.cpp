@@ -50,6 +50,10 @@ class Pool {
     cv_.notify_all();
     work(0);
     std::unique_lock<std::mutex> g(m_);
+    // Helpers that have not woken up yet are released from this job: on a loaded machine a
+    // wake-up can take a whole scheduler time slice, and there is no work left for them anyway.
+    active_ -= wanted_;
+    wanted_ = 0;
     done_cv_.wait(g, [this] { return active_ == 0; });
     fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
