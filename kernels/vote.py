@@ -79,7 +79,11 @@ def _vote_kernel(
             row_total += tl.sum(ok_j.to(tl.float64), axis=1)
         id_j = tl.where(ok_j, id_j, -1)
 
-        totals = tl.zeros((BLOCK_B, BLOCK_J), tl.float64)
+        # counts are exact in int32 (N <= 4096) and cheaper than float64 on most GPUs
+        if WEIGHTED:
+            totals = tl.zeros((BLOCK_B, BLOCK_J), tl.float64)
+        else:
+            totals = tl.zeros((BLOCK_B, BLOCK_J), tl.int32)
         for k0 in range(0, N, BLOCK_K):
             cols_k = k0 + tl.arange(0, BLOCK_K)
             in_k = row_in[:, None] & (cols_k[None, :] < N)
@@ -106,14 +110,15 @@ def _vote_kernel(
                 ok_w = w_k == w_k
                 totals += tl.sum(tl.where(same & ok_w[:, None, :], w_k[:, None, :], 0.0), axis=2)
             else:
-                totals += tl.sum(same.to(tl.float64), axis=2)
+                totals += tl.sum(same.to(tl.int32), axis=2)
 
-        totals = tl.where(ok_j, totals, -1.0)  # a missing candidate never wins
+        totals = tl.where(ok_j, totals, -1)  # a missing candidate never wins
         tile_best = tl.max(totals, axis=1)
         pos = tl.where(totals == tile_best[:, None], cols_j[None, :], N + BLOCK_J)
         first = tl.min(pos, axis=1)
         tile_id = tl.sum(tl.where(cols_j[None, :] == first[:, None], id_j, 0), axis=1)
         # strictly greater: an equal total found in a later tile appeared later in the row
+        tile_best = tile_best.to(tl.float64)
         better = tile_best > best_total
         best_total = tl.where(better, tile_best, best_total)
         best_id = tl.where(better, tile_id, best_id)

@@ -308,13 +308,15 @@ def test_torch_votes_match_reference(rng, b, n, dtype):
     ids[0] = 7  # one row of all ties of a single answer
     for v in (None, valid):
         ref = agg.majority_vote(ids, v, backend="numpy")
-        got = agg.majority_vote(torch.from_numpy(ids), None if v is None else torch.from_numpy(v))
+        got = agg.majority_vote(
+            torch.from_numpy(ids), None if v is None else torch.from_numpy(v), backend="torch"
+        )
         np.testing.assert_array_equal(got.winner.numpy(), ref.winner)
         np.testing.assert_array_equal(got.count.numpy(), ref.count)
         np.testing.assert_allclose(got.agreement.numpy(), ref.agreement, rtol=1e-15)
     weights = rng.choice([0.0, 0.25, 0.5, 1.0, np.nan], size=(b, n))
     ref = agg.weighted_vote(ids, weights, backend="numpy")
-    got = agg.weighted_vote(torch.from_numpy(ids), torch.from_numpy(weights))
+    got = agg.weighted_vote(torch.from_numpy(ids), torch.from_numpy(weights), backend="torch")
     np.testing.assert_array_equal(got.winner.numpy(), ref.winner)
     np.testing.assert_array_equal(got.weight.numpy(), ref.weight)
     np.testing.assert_allclose(got.share.numpy(), ref.share, rtol=1e-15)
@@ -325,7 +327,7 @@ def test_torch_weighted_vote_random_weights(rng, dtype):
     ids = rng.integers(-1, 6, size=(50, 40))
     w = torch.from_numpy(rng.random((50, 40))).to(getattr(torch, dtype))
     ref = agg.weighted_vote(ids, w.to(torch.float64).numpy(), backend="numpy")
-    got = agg.weighted_vote(torch.from_numpy(ids), w)
+    got = agg.weighted_vote(torch.from_numpy(ids), w, backend="torch")
     np.testing.assert_array_equal(got.winner.numpy(), ref.winner)
     np.testing.assert_allclose(got.weight.numpy(), ref.weight, **FLOAT_TOL[dtype])
     np.testing.assert_allclose(got.share.numpy(), ref.share, **FLOAT_TOL[dtype])
@@ -403,7 +405,7 @@ def test_non_contiguous_and_negative_strides(rng):
     for backend in ("numpy", "torch"):
         got = agg.majority_vote(view, backend=backend)
         np.testing.assert_array_equal(got.winner, ref.winner)
-    got = agg.majority_vote(torch.from_numpy(ids).T)
+    got = agg.majority_vote(torch.from_numpy(ids).T, backend="torch")
     np.testing.assert_array_equal(got.winner.numpy(), agg.majority_vote(ids.T.copy()).winner)
 
 
@@ -464,7 +466,10 @@ def test_auto_falls_back_and_logs_the_reason_once(monkeypatch, caplog):
 
 def test_auto_choice_by_input_kind():
     assert ops._choose("op", "auto", np.zeros((1, 1))) == "numpy"
-    assert ops._choose("op", "auto", torch.zeros((1, 1))) == "torch"
+    # CPU tensors go to the numpy references through zero-copy views: faster than torch on CPU
+    assert ops._choose("op", "auto", torch.zeros((1, 1))) == "numpy"
+    r = agg.best_of_n(torch.tensor([[0.25, 0.5]], dtype=torch.bfloat16))
+    assert r.score.dtype == torch.bfloat16 and float(r.score[0]) == 0.5
 
 
 def test_import_does_not_load_torch_or_triton():
@@ -611,3 +616,41 @@ def test_canonical_ids_properties(answers):
         for y, iy in zip(answers, ids, strict=True):
             if x is not None and y is not None:
                 assert (ix == iy) == (agg.canonical.numeric_key(x) == agg.canonical.numeric_key(y))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_ids_near_the_int64_limit(rng, backend):
+    big = np.iinfo(np.int64).max
+    ids = np.array([[2**62, 5, 2**62, big, big, big, -1], [big, 2**40, 2**40, big, 0, 0, 7]])
+    r = agg.majority_vote(ids, backend=backend)
+    np.testing.assert_array_equal(r.winner, [big, big])
+    np.testing.assert_array_equal(r.count, [3, 2])
+    w = np.array([[1.0, 4.0, 2.0, 0.5, 0.5, 0.5, 9.0], [0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 2.0]])
+    rw = agg.weighted_vote(ids, w, backend=backend)
+    np.testing.assert_array_equal(rw.winner, [5, 2**40])
+    random_big = rng.integers(2**62, big, size=(20, 30), endpoint=True)
+    random_big[:, ::3] = random_big[:, :1]
+    ref = loop_majority(random_big.tolist())
+    got = agg.majority_vote(random_big, backend=backend)
+    np.testing.assert_array_equal(got.winner, ref[0])
+    np.testing.assert_array_equal(got.count, ref[1])
+
+
+@pytest.mark.slow
+def test_a_million_rows_and_1024_candidates(rng):
+    ids = rng.integers(-1, 6, size=(10**6, 4)).astype(np.int32)
+    ref = agg.majority_vote(ids, backend="numpy")
+    got = agg.majority_vote(torch.from_numpy(ids), backend="torch")
+    assert got.winner.shape == (10**6,)
+    np.testing.assert_array_equal(got.winner.numpy(), ref.winner)
+    np.testing.assert_array_equal(got.count.numpy(), ref.count)
+    s = rng.random((10**6, 4))
+    np.testing.assert_array_equal(
+        agg.best_of_n(torch.from_numpy(s), backend="torch").index.numpy(), agg.best_of_n(s).index
+    )
+    wide = rng.integers(-1, 40, size=(8, 1024))
+    ref_w = loop_majority(wide.tolist())
+    for backend in ("numpy", "torch"):
+        got_w = agg.majority_vote(wide, backend=backend)
+        np.testing.assert_array_equal(got_w.winner, ref_w[0])
+        np.testing.assert_array_equal(got_w.count, ref_w[1])

@@ -265,7 +265,18 @@ def test_numpy_input_through_triton_returns_numpy():
 def test_auto_does_not_pick_the_interpreter_for_cpu_tensors():
     from uniscale.aggregate import ops
 
-    assert ops._choose("majority_vote", "auto", torch.zeros((1, 1), dtype=torch.int64)) == "torch"
+    cpu = torch.zeros((1, 1), dtype=torch.int64)
+    assert ops._choose("majority_vote", "auto", cpu) == "numpy"
+
+
+@interpreted
+@pytest.mark.slow
+def test_kernels_at_1024_candidates(rng):
+    ids = torch.from_numpy(rng.integers(-1, 40, size=(2, 1024)))
+    _check_vote(agg.majority_vote(ids, backend="triton"), agg.majority_vote(ids, backend="numpy"))
+    s = torch.from_numpy(rng.random((3, 1024)))
+    got = agg.best_of_n(s, backend="triton")
+    np.testing.assert_array_equal(got.index.numpy(), agg.best_of_n(s, backend="numpy").index)
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
 """The public aggregation operations: validation at the boundary, then a backend.
 
 Backends: ``"numpy"`` (the references), ``"torch"`` and ``"triton"``. ``backend="auto"`` picks by
-the input: numpy arrays (and sequences) go to numpy, CPU tensors to torch, CUDA tensors to Triton,
-or to torch when Triton cannot run, logging the reason once. A backend named explicitly either
+the input: numpy arrays, sequences and CPU tensors go to numpy (the fastest on CPU, as measured),
+CUDA tensors to Triton, or to torch when Triton cannot run (logging the reason once), tensors on
+other devices to torch. A backend named explicitly either
 runs or raises :class:`~uniscale.errors.BackendUnavailableError` with the reason. numpy in gives
 numpy out; a tensor in gives tensors out on the same device, whichever backend computed them.
 """
@@ -69,8 +70,10 @@ def _choose(op: str, backend: str, x: Any) -> str:
         if reason is not None:
             raise BackendUnavailableError(f"{op}: backend='triton' cannot run: {reason}")
         return "triton"
-    # auto
-    if not is_torch_tensor(x):
+    # auto. CPU tensors take the numpy references through zero-copy views: on CPU they beat the
+    # torch backend (see benchmarks/results/aggregate.md), and Triton's interpreter is only a
+    # correctness tool. Other non-CUDA devices (mps, xpu) get the torch backend.
+    if not is_torch_tensor(x) or x.device.type == "cpu":
         return "numpy"
     if x.device.type != "cuda":
         return "torch"

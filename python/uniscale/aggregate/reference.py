@@ -6,9 +6,9 @@ rows for the votes and ``best_of_n``, one-dimensional step scores with checked C
 ``prm_reduce``. The rules (missing candidates, ties, sentinels) are written in the docstring of
 :mod:`uniscale.aggregate`.
 
-The votes work by a stable sort of each row: equal ids become neighbours, the first element of
-each group is the answer's first appearance (the sort is stable), and group sizes or weight sums
-come from one ``bincount`` over the whole batch. The winner is the group with the largest total,
+The votes sort each row by the key ``id * N + position``: equal ids become neighbours, the first
+element of each group is the answer's first appearance, and group sizes or weight sums come from
+one ``bincount`` over the whole batch. The winner is the group with the largest total,
 ties going to the group that appears first in the row.
 """
 
@@ -29,32 +29,50 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+def _sort_keys(ids: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Per row, sorted keys ``id * N + position`` (missing candidates use id -1).
+
+    The keys are unique within a row and order by answer, then by position, so a plain (not
+    stable) sort groups equal answers with their first appearance leading the group. Ids so large
+    that ``id * N`` would overflow int64 are first replaced by their rank among the batch's ids,
+    which keeps equality and order.
+    """
+    n = ids.shape[1]
+    ids64 = ids.astype(np.int64)
+    if ids64.size and int(ids64.max()) >= np.iinfo(np.int64).max // n - 1:
+        ids64 = np.unique(ids64, return_inverse=True)[1].reshape(ids.shape).astype(np.int64)
+    key = np.where(ok, ids64, -1) * n + np.arange(n, dtype=np.int64)
+    return np.sort(key, axis=1)
+
+
 def _grouped_vote(
-    ids: np.ndarray, ok: np.ndarray, amount: np.ndarray
+    ids: np.ndarray, ok: np.ndarray, amount: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Winner id and its total per row; rows without a valid candidate get (-1, 0).
 
-    ``amount`` is float64 (B, N): what each valid candidate adds to its answer's total.
+    ``amount`` is float64 (B, N), what each valid candidate adds to its answer's total, or None
+    for a count.
     """
     b, n = ids.shape
-    # valid ids are >= 0, so -1 cannot collide with an answer: all missing ones form one group
-    key = np.where(ok, ids.astype(np.int64), -1)
-    perm = np.argsort(key, axis=1, kind="stable")
-    sorted_key = np.take_along_axis(key, perm, axis=1)
-    sorted_ok = np.take_along_axis(ok, perm, axis=1)
-    sorted_amount = np.take_along_axis(amount, perm, axis=1)
+    key = _sort_keys(ids, ok)
+    answer = key // n  # floor division: missing keys (-N + position) give -1
+    position = key % n
     starts = np.ones((b, n), dtype=bool)
-    starts[:, 1:] = sorted_key[:, 1:] != sorted_key[:, :-1]
+    starts[:, 1:] = answer[:, 1:] != answer[:, :-1]
     group = np.cumsum(starts, axis=1) - 1  # (B, N), group index within the row
     flat = (np.arange(b, dtype=np.int64)[:, None] * n + group).reshape(-1)
+    sorted_ok = answer >= 0
+    if amount is None:
+        add = sorted_ok
+    else:
+        add = np.where(sorted_ok, np.take_along_axis(amount, position, axis=1), 0.0)
     # bincount adds in flat order, i.e. for each answer in the order of its positions in the row
-    totals = np.bincount(
-        flat, weights=np.where(sorted_ok, sorted_amount, 0.0).reshape(-1), minlength=b * n
-    ).reshape(b, n)
+    totals = np.bincount(flat, weights=add.reshape(-1), minlength=b * n).reshape(b, n)
+    start_rows, start_groups = np.nonzero(starts)[0], group[starts]
     has = np.zeros((b, n), dtype=bool)
-    has[np.nonzero(starts)[0], group[starts]] = sorted_ok[starts]
+    has[start_rows, start_groups] = sorted_ok[starts]
     first = np.full((b, n), n, dtype=np.int64)
-    first[np.nonzero(starts)[0], group[starts]] = perm[starts]
+    first[start_rows, start_groups] = position[starts]
     totals = np.where(has, totals, -1.0)  # missing and unused groups can never win
     best = totals.max(axis=1)
     first_of_best = np.where(totals == best[:, None], first, n).min(axis=1)
@@ -87,7 +105,7 @@ def majority_vote_reference(answer_ids: np.ndarray, valid: np.ndarray | None = N
     ok = answer_ids >= 0
     if valid is not None:
         ok = ok & valid
-    winner, count = _grouped_vote(answer_ids, ok, np.ones((b, n), np.float64))
+    winner, count = _grouped_vote(answer_ids, ok, None)
     n_valid = ok.sum(axis=1)
     agreement = np.where(n_valid > 0, count / np.maximum(n_valid, 1), 0.0)
     return VoteResult(winner, count.astype(np.int64), agreement.astype(np.float64))

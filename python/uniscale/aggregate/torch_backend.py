@@ -1,9 +1,10 @@
 """torch implementations of the aggregations (sort + scatter), for CPU and CUDA tensors.
 
 Each function mirrors its numpy reference in :mod:`uniscale.aggregate.reference` and takes the
-same already validated shapes. The votes sort each row stably so that equal ids become neighbours,
-number the groups with a cumulative sum, and gather group sizes, weight sums and first positions
-with ``scatter_add_``/``scatter_reduce_``. Only this module imports torch, and only when a torch
+same already validated shapes. The votes sort each row by ``id * N + position`` so that equal
+ids become neighbours with their first appearance leading, number the groups with a cumulative
+sum, and gather group sizes, weight sums and first positions with ``scatter_add_`` and
+``scatter_reduce_``. Only this module imports torch, and only when a torch
 backend is actually used.
 """
 
@@ -21,24 +22,40 @@ __all__ = ["majority_vote_torch", "weighted_vote_torch", "best_of_n_torch", "prm
 logger = logging.getLogger(__name__)
 
 
+def _sort_keys(ids: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+    """Per row, sorted keys ``id * N + position`` (missing: id -1); see the numpy reference."""
+    n = ids.shape[1]
+    ids64 = ids.to(torch.int64)
+    if ids64.numel() and int(ids64.max()) >= torch.iinfo(torch.int64).max // n - 1:
+        ids64 = torch.unique(ids64, return_inverse=True)[1].reshape(ids.shape)
+    positions = torch.arange(n, dtype=torch.int64, device=ids.device)
+    key = torch.where(ok, ids64, -1) * n + positions
+    return torch.sort(key, dim=1).values  # keys are unique in a row: stability is not needed
+
+
 def _grouped_vote(
-    ids: torch.Tensor, ok: torch.Tensor, amount: torch.Tensor
+    ids: torch.Tensor, ok: torch.Tensor, amount: torch.Tensor | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Winner id (int64) and its total (float64) per row; (-1, 0) where nothing is valid."""
     b, n = ids.shape
-    key = torch.where(ok, ids.to(torch.int64), torch.full_like(ids, -1, dtype=torch.int64))
-    sorted_key, perm = torch.sort(key, dim=1, stable=True)
-    sorted_ok = torch.gather(ok, 1, perm)
-    sorted_amount = torch.where(sorted_ok, torch.gather(amount, 1, perm), 0.0)
-    starts = torch.ones((b, n), dtype=torch.bool, device=ids.device)
-    starts[:, 1:] = sorted_key[:, 1:] != sorted_key[:, :-1]
+    dev = ids.device
+    key = _sort_keys(ids, ok)
+    answer = torch.div(key, n, rounding_mode="floor")  # missing keys give -1
+    position = key - answer * n
+    starts = torch.ones((b, n), dtype=torch.bool, device=dev)
+    starts[:, 1:] = answer[:, 1:] != answer[:, :-1]
     group = torch.cumsum(starts, dim=1) - 1
-    totals = torch.zeros((b, n), dtype=torch.float64, device=ids.device)
-    totals.scatter_add_(1, group, sorted_amount)
-    has = torch.zeros((b, n), dtype=torch.bool, device=ids.device)
-    has.scatter_(1, group, sorted_ok)  # every member of a group agrees on ok (keys are equal)
-    first = torch.full((b, n), n, dtype=torch.int64, device=ids.device)
-    first.scatter_reduce_(1, group, perm, reduce="amin", include_self=True)
+    sorted_ok = answer >= 0
+    if amount is None:
+        add = sorted_ok.to(torch.float64)
+    else:
+        add = torch.where(sorted_ok, torch.gather(amount, 1, position), 0.0)
+    totals = torch.zeros((b, n), dtype=torch.float64, device=dev)
+    totals.scatter_add_(1, group, add)
+    has = torch.zeros((b, n), dtype=torch.bool, device=dev)
+    has.scatter_(1, group, sorted_ok)  # every member of a group agrees on ok (answers are equal)
+    first = torch.full((b, n), n, dtype=torch.int64, device=dev)
+    first.scatter_reduce_(1, group, position, reduce="amin", include_self=True)
     totals = torch.where(has, totals, -1.0)
     best = totals.max(dim=1).values
     first_of_best = torch.where(totals == best[:, None], first, n).min(dim=1).values
@@ -61,9 +78,7 @@ def majority_vote_torch(answer_ids: torch.Tensor, valid: torch.Tensor | None = N
     ok = answer_ids >= 0
     if valid is not None:
         ok = ok & valid
-    winner, count = _grouped_vote(
-        answer_ids, ok, torch.ones((b, n), dtype=torch.float64, device=dev)
-    )
+    winner, count = _grouped_vote(answer_ids, ok, None)
     n_valid = ok.sum(dim=1)
     agreement = torch.where(n_valid > 0, count / n_valid.clamp(min=1), 0.0)
     return VoteResult(winner, count.to(torch.int64), agreement.to(torch.float64))
