@@ -294,3 +294,80 @@ def _spec(engine: ScriptedEngine):
     from uniscale.cost import ModelSpec
 
     return ModelSpec.from_info(engine.info)
+
+
+def test_expected_counts_match_a_run_and_order_an_arm_space() -> None:
+    from uniscale.cost import LogMinMaxNormalizer, ModelSpec
+
+    engine = ScriptedEngine()
+    spec = _spec(engine)
+    res = run(Single().run(QUESTION, engine, seed=0))
+    expected = Single().expected_counts(
+        spec.name,
+        prompt_tokens=res.cost.prompt_tokens,
+        completion_tokens=res.cost.completion_tokens,
+    )
+    assert eflops(expected, spec) == res.cost.eflops
+
+    small = ModelSpec("small", params=5e8, kv_bytes_per_token=10_000.0)
+    large = ModelSpec("large", params=3.2e10, kv_bytes_per_token=200_000.0, gqa_ratio=8.0)
+    prm = ModelSpec("prm", params=7e9)
+    arms = [
+        Single(greedy=True),
+        SelfConsistency(n=4),
+        SelfConsistency(n=16),
+        BestOfN(n=16),
+        BeamSearch(qp=4, cp=4, bs=4, max_depth=8),
+    ]
+    costs = {}
+    for model in (small, large):
+        for arm in arms:
+            counts = arm.expected_counts(
+                model.name,
+                prompt_tokens=200,
+                completion_tokens=400,
+                verifier_model="prm" if arm.uses_verifier else None,
+            )
+            costs[(model.name, repr(arm))] = eflops(counts, [small, large, prm])
+    values = list(costs.values())
+    norm = LogMinMaxNormalizer().fit(values)
+    scaled = {k: norm(v) for k, v in costs.items()}
+    assert min(scaled.values()) == 0.0 and max(scaled.values()) == 1.0
+    assert scaled[("small", repr(arms[0]))] == 0.0
+    for model in ("small", "large"):
+        chain = [scaled[(model, repr(a))] for a in arms[:3]]
+        assert chain == sorted(chain) and len(set(chain)) == 3  # more samples cost more
+        # the verifier's work makes best-of-16 dearer than self-consistency with 16
+        assert scaled[(model, repr(arms[3]))] > scaled[(model, repr(arms[2]))]
+    assert scaled[("large", repr(arms[0]))] > scaled[("small", repr(arms[0]))]
+    with pytest.raises(ValueError, match="expected_counts: completion_tokens must be >= 1"):
+        Single().expected_counts("m", prompt_tokens=3, completion_tokens=0)
+
+
+class _JudgeEngine:
+    """Answers the self-confidence judge prompt: "Yes" when the last step mentions 7."""
+
+    def __init__(self) -> None:
+        self.info = SimpleNamespace(name="judge", params=1e8)
+        self.calls = 0
+
+    async def generate(self, prompts, **kwargs):
+        self.calls += 1
+        assert kwargs["max_tokens"] == 1 and kwargs["temperature"] == 0.0 and kwargs["logprobs"]
+        out = []
+        for p in prompts:
+            solution = p[-1]["content"].split("Proposed solution so far:\n")[1]
+            last = solution.split("\n\nIs the last step")[0].split("\n\n")[-1]
+            word = "Yes" if "7" in last else "No"
+            out.append([_Completion(word, 50, 1, "length", (np.log(0.8),))])
+        return out
+
+
+def test_self_confidence_asks_the_model_without_logprobs() -> None:
+    engine = _JudgeEngine()
+    verifier = SelfConfidenceVerifier(engine)
+    scores = run(verifier.score(QUESTION, ["3 + 4 = 7\n\nso 8", ["it is 7"], ""]))
+    np.testing.assert_allclose(scores.step_scores, [0.8, 1 - 0.8, 0.8])
+    assert scores.offsets.tolist() == [0, 2, 3, 3]
+    assert engine.calls == 1  # every step prefix in one batched call
+    assert scores.counts.prompt_tokens == 3 * 50 and scores.counts.completion_tokens == 3

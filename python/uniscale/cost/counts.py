@@ -11,6 +11,11 @@ branches (every prompt × every sample) decode together as one batch whose activ
 branches finish. A decode step at which ``b`` branches are active reads the weights once. The
 context ``l`` of a branch at a step is the number of tokens already in its KV cache: its prompt plus
 the tokens it generated before that step.
+
+TODO(uniscale): prefix caching is not modelled. Every ``generate`` call prefills its whole prompt,
+so step-level beam search, which re-sends each path as a growing prompt, is charged a prefill per
+level that engines with prefix reuse (vLLM's prefix cache, the llama.cpp engine's common-prefix
+reuse) mostly skip. Counting it keeps the model engine-agnostic and errs on the dear side.
 """
 
 from __future__ import annotations

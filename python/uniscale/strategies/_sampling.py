@@ -103,6 +103,8 @@ async def score_solutions(
     token-to-step alignment of a whole completion is not known).
     """
     texts = [c.text for c in completions]
+    # TODO(uniscale): engines return no token offsets, so a whole completion's log-probabilities
+    # cannot be cut at its step delimiters; the self-confidence verifier scores it as one step.
     if verifier.uses_logprobs:
         lps = [[completion_logprobs(c, op)] for c in completions]
         scores = await verifier.score(question, [[t] for t in texts], logprobs=lps)

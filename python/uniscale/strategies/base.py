@@ -120,6 +120,41 @@ class Strategy(ABC):
         StrategyResult
         """
 
+    @abstractmethod
+    def expected_counts(
+        self,
+        model: str,
+        *,
+        prompt_tokens: int,
+        completion_tokens: int,
+        verifier_model: str | None = None,
+    ) -> CostCounts:
+        """The work one run is expected to do, before running it (for costing an arm space).
+
+        Parameters
+        ----------
+        model : str
+            Name of the policy model (as in the ``ModelSpec`` used to price it).
+        prompt_tokens : int
+            Expected tokens of the rendered prompt.
+        completion_tokens : int
+            Expected tokens of one whole solution (one path).
+        verifier_model : str or None
+            A verifier model whose scoring is costed (None: scoring is free, as with the
+            self-confidence verifier).
+
+        Returns
+        -------
+        CostCounts
+            Feed it to :func:`uniscale.cost.eflops` / :func:`~uniscale.cost.dollars` and fit a
+            :class:`~uniscale.cost.LogMinMaxNormalizer` over the arms.
+        """
+
+    def _check_expected(self, prompt_tokens: Any, completion_tokens: Any) -> None:
+        op = f"{type(self).__name__}.expected_counts"
+        check_int(op, "prompt_tokens", prompt_tokens)
+        check_int(op, "completion_tokens", completion_tokens)
+
     def _check_run(self, question: Any, max_tokens: Any, seed: Any) -> None:
         op = f"{type(self).__name__}.run"
         if not isinstance(question, str) or not question.strip():

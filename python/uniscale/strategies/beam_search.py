@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from uniscale.answers import extract_answer
-from uniscale.cost import ModelSpec
+from uniscale.cost import CostCounts, ModelSpec
 from uniscale.strategies._sampling import completion_logprobs, default_verifier, vote_ids
 from uniscale.strategies.base import Strategy, Tracker, check_float, check_int
 from uniscale.strategies.prompts import build_messages, states_final_answer
@@ -118,6 +118,31 @@ class BeamSearch(Strategy):
         if self.step_tokens is not None:
             check_int(op, "step_tokens", self.step_tokens)
 
+    def expected_counts(
+        self,
+        model: str,
+        *,
+        prompt_tokens: int,
+        completion_tokens: int,
+        verifier_model: str | None = None,
+    ) -> CostCounts:
+        """Expected work when every path runs ``max_depth`` steps of equal length (no path ends
+        early, no early exit): an upper estimate of the search."""
+        self._check_expected(prompt_tokens, completion_tokens)
+        depth = self.max_depth
+        step = max(1, completion_tokens // depth)
+        counts = CostCounts(search_steps=depth)
+        for d in range(1, depth + 1):
+            if d == 1:
+                prompts, n = [prompt_tokens], self.qp * self.cp
+            else:
+                prompts, n = [prompt_tokens + (d - 1) * step] * (self.qp * self.bs), self.cp
+            counts.record_generation(model, prompts, [[step] * n for _ in prompts])
+            if verifier_model is not None:
+                children = self.qp * self.cp * (1 if d == 1 else self.bs)
+                counts.record_verification(verifier_model, children * (prompt_tokens + d * step))
+        return counts
+
     async def run(
         self,
         question: str,
@@ -143,6 +168,8 @@ class BeamSearch(Strategy):
         depth = 0
         while active and depth < self.max_depth:
             depth += 1
+            # TODO(uniscale): one max_tokens per level (one batched call): a path with less
+            # budget left than the others may overshoot max_tokens by less than one step.
             remaining = max(max_tokens - p.tokens for p in active)
             step_max = remaining if self.step_tokens is None else min(self.step_tokens, remaining)
             if depth == 1:

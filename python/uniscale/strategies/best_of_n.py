@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from uniscale.cost import ModelSpec
+from uniscale.cost import CostCounts, ModelSpec
 from uniscale.strategies._sampling import (
     answers_of,
     default_verifier,
@@ -52,6 +52,21 @@ class BestOfN(Strategy):
         check_float("BestOfN", "top_p", self.top_p, lo=0.0, hi=1.0)
         if self.reduce not in REDUCE_MODES:
             raise ValueError(f"BestOfN: reduce must be one of {REDUCE_MODES}, got {self.reduce!r}")
+
+    def expected_counts(
+        self,
+        model: str,
+        *,
+        prompt_tokens: int,
+        completion_tokens: int,
+        verifier_model: str | None = None,
+    ) -> CostCounts:
+        self._check_expected(prompt_tokens, completion_tokens)
+        counts = CostCounts(search_steps=1)
+        counts.record_generation(model, [prompt_tokens], [[completion_tokens] * self.n])
+        if verifier_model is not None:
+            counts.record_verification(verifier_model, self.n * (prompt_tokens + completion_tokens))
+        return counts
 
     async def run(
         self,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from uniscale.cost import ModelSpec
+from uniscale.cost import CostCounts, ModelSpec
 from uniscale.strategies._sampling import answers_of, sample_solutions
 from uniscale.strategies.base import Strategy, Tracker, check_float
 from uniscale.strategies.result import StrategyResult
@@ -40,6 +40,19 @@ class Single(Strategy):
             raise TypeError(f"Single: greedy must be a bool, got {self.greedy!r}")
         check_float("Single", "temperature", self.temperature, lo=0.0)
         check_float("Single", "top_p", self.top_p, lo=0.0, hi=1.0)
+
+    def expected_counts(
+        self,
+        model: str,
+        *,
+        prompt_tokens: int,
+        completion_tokens: int,
+        verifier_model: str | None = None,
+    ) -> CostCounts:
+        self._check_expected(prompt_tokens, completion_tokens)
+        counts = CostCounts(search_steps=1)
+        counts.record_generation(model, [prompt_tokens], [[completion_tokens]])
+        return counts
 
     async def run(
         self,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from uniscale.cost import ModelSpec
+from uniscale.cost import CostCounts, ModelSpec
 from uniscale.strategies._sampling import (
     answers_of,
     default_verifier,
@@ -54,6 +54,21 @@ class WeightedVote(Strategy):
         modes = tuple(m for m in REDUCE_MODES if m != "sum_log")
         if self.reduce not in modes:
             raise ValueError(f"WeightedVote: reduce must be one of {modes}, got {self.reduce!r}")
+
+    def expected_counts(
+        self,
+        model: str,
+        *,
+        prompt_tokens: int,
+        completion_tokens: int,
+        verifier_model: str | None = None,
+    ) -> CostCounts:
+        self._check_expected(prompt_tokens, completion_tokens)
+        counts = CostCounts(search_steps=1)
+        counts.record_generation(model, [prompt_tokens], [[completion_tokens] * self.n])
+        if verifier_model is not None:
+            counts.record_verification(verifier_model, self.n * (prompt_tokens + completion_tokens))
+        return counts
 
     async def run(
         self,
