@@ -20,6 +20,16 @@ logger = logging.getLogger(__name__)
 EXIT_INTERRUPTED = 130
 
 
+def _console() -> Any:
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        # Piped to a file (or a CI log): wide enough that arm ids and the table do not wrap.
+        console = Console(width=160)
+    return console
+
+
 def run_command(args: Any, *, console: Any = None) -> int:
     """Carry out ``uniscale run`` with parsed ``args``; returns the exit status.
 
@@ -27,9 +37,7 @@ def run_command(args: Any, *, console: Any = None) -> int:
     ``--save``), the decision log holds every finished question, the summary covers them, and the
     exit status is 130.
     """
-    from rich.console import Console
-
-    console = console or Console()
+    console = console or _console()
     questions = load_questions(args.questions, limit=args.limit, kind=args.kind)
     pipeline = make_pipeline(
         arms=args.arms,

@@ -32,7 +32,7 @@ def summary_table(stats: RunStats, title: str = "uniscale run") -> Any:
 
     table = Table(title=title, title_justify="left")
     table.add_column("arm")
-    for name in ("chosen", "share", "accuracy", "reward", "tokens", "eFLOPs", "s/q"):
+    for name in ("chosen", "share", "accuracy", "mean reward", "tokens/q", "eFLOPs/q", "s/q"):
         table.add_column(name, justify="right")
 
     def row(label: str, s: ArmStats, total: int, **style: Any) -> None:
@@ -106,7 +106,7 @@ class Reporter:
         done = stats.answered + stats.errors
         figures = (
             f"acc {_pct(overall.accuracy)}  tokens/q {overall.tokens / max(overall.chosen, 1):.0f}"
-            f"  eFLOPs {_eflops(overall.eflops)}"
+            f"  eFLOPs total {_eflops(overall.eflops)}"
         )
         if "error" in record:
             line = f"[{done}/{stats.total}] {question.id}: [red]error[/red] {record['error']}"
