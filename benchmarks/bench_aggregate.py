@@ -117,8 +117,9 @@ def call(op: str, inputs: dict[str, Any], backend: str) -> Any:
     return agg.prm_reduce(inputs["step_scores"], inputs["offsets"], "mean", backend=backend)
 
 
-def timer(sync: Callable[[], None], fn: Callable[[], Any], warmup: int, repeat: int,
-          budget_s: float) -> float:
+def timer(
+    sync: Callable[[], None], fn: Callable[[], Any], warmup: int, repeat: int, budget_s: float
+) -> float:
     """Median seconds of ``fn`` over at least 3 and at most ``repeat`` runs after warm-up."""
     for _ in range(warmup):
         fn()
@@ -146,15 +147,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ops", nargs="+", choices=OPS, default=list(OPS))
     parser.add_argument("--B", nargs="+", type=int, default=[1, 1024, 65536])
     parser.add_argument("--N", nargs="+", type=int, default=[4, 16, 64, 256])
-    parser.add_argument("--providers", nargs="+", choices=("numpy", "torch", "triton"),
-                        default=["numpy", "torch", "triton"])
+    parser.add_argument(
+        "--providers",
+        nargs="+",
+        choices=("numpy", "torch", "triton"),
+        default=["numpy", "torch", "triton"],
+    )
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=25, help="at most this many timed runs")
-    parser.add_argument("--budget-s", type=float, default=1.0,
-                        help="stop timing a case after 3 runs once this many seconds passed")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=1.0,
+        help="stop timing a case after 3 runs once this many seconds passed",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--torch-threads", type=int,
-                        help="torch.set_num_threads for the CPU torch provider (default: torch's)")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        help="torch.set_num_threads for the CPU torch provider (default: torch's)",
+    )
     parser.add_argument("--json", type=Path, help="also write the JSON records to this file")
     args = parser.parse_args(argv)
 
@@ -180,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "git": git_sha(),
-        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else
-                                                         sys.argv[1:])]),
+        "command": " ".join(
+            [Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]
+        ),
         "machine": machine(),
         "device_bandwidth_GBps": None if bandwidth is None else round(bandwidth / 1e9, 1),
     }
@@ -211,8 +224,11 @@ def main(argv: list[str] | None = None) -> int:
                         sync = torch.cuda.synchronize if cuda else (lambda: None)
                         backend = provider
                     row[provider] = timer(
-                        sync, lambda i=inputs, be=backend: call(op, i, be), args.warmup,
-                        args.repeat, args.budget_s,
+                        sync,
+                        lambda o=op, i=inputs, be=backend: call(o, i, be),
+                        args.warmup,
+                        args.repeat,
+                        args.budget_s,
                     )
                 for provider, seconds in row.items():
                     rate = moved / seconds / 1e9
@@ -222,10 +238,19 @@ def main(argv: list[str] | None = None) -> int:
                         line += f" {100 * moved / seconds / bandwidth:.1f} |"
                     line += f" {vs:.2f}× |"
                     print(line, flush=True)
-                    records.append({"op": op, "B": b, "N": n, "provider": provider,
-                                    "median_us": seconds * 1e6, "GBps": rate,
-                                    "speedup_vs_torch": vs, "bytes": moved,
-                                    "git": meta["git"]})
+                    records.append(
+                        {
+                            "op": op,
+                            "B": b,
+                            "N": n,
+                            "provider": provider,
+                            "median_us": seconds * 1e6,
+                            "GBps": rate,
+                            "speedup_vs_torch": vs,
+                            "bytes": moved,
+                            "git": meta["git"],
+                        }
+                    )
         print()
     for record in records:
         print(json.dumps(record))

@@ -126,8 +126,11 @@ def prm_reduce(
     bc = block_c or max(1, min(256, 1024 // bs))
     off = torch.as_tensor(offsets, dtype=torch.int64).to(dev)
     # an empty step tensor still needs a valid base pointer; no lane reads it
-    steps = step_scores if step_scores.shape[0] > 0 else torch.zeros(1, dtype=step_scores.dtype,
-                                                                      device=dev)
+    steps = (
+        step_scores
+        if step_scores.shape[0] > 0
+        else torch.zeros(1, dtype=step_scores.dtype, device=dev)
+    )
     grid = (triton.cdiv(n, bc),)
     _prm_reduce_kernel[grid](
         steps,

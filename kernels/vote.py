@@ -54,11 +54,12 @@ def _vote_kernel(
     for j0 in range(0, N, BLOCK_J):
         cols_j = j0 + tl.arange(0, BLOCK_J)
         in_j = row_in[:, None] & (cols_j[None, :] < N)
+        # ids stay in their stored width: int32 comparisons cost half of int64 ones
         id_j = tl.load(
             ids_ptr + rows[:, None] * stride_ids_b + cols_j[None, :] * stride_ids_n,
             mask=in_j,
             other=-1,
-        ).to(tl.int64)
+        )
         ok_j = in_j & (id_j >= 0)
         if HAS_VALID:
             v_j = tl.load(
@@ -91,7 +92,7 @@ def _vote_kernel(
                 ids_ptr + rows[:, None] * stride_ids_b + cols_k[None, :] * stride_ids_n,
                 mask=in_k,
                 other=-1,
-            ).to(tl.int64)
+            )
             ok_k = in_k & (id_k >= 0)
             if HAS_VALID:
                 v_k = tl.load(
@@ -116,7 +117,7 @@ def _vote_kernel(
         tile_best = tl.max(totals, axis=1)
         pos = tl.where(totals == tile_best[:, None], cols_j[None, :], N + BLOCK_J)
         first = tl.min(pos, axis=1)
-        tile_id = tl.sum(tl.where(cols_j[None, :] == first[:, None], id_j, 0), axis=1)
+        tile_id = tl.sum(tl.where(cols_j[None, :] == first[:, None], id_j, 0), axis=1).to(tl.int64)
         # strictly greater: an equal total found in a later tile appeared later in the row
         tile_best = tile_best.to(tl.float64)
         better = tile_best > best_total

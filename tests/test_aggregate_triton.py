@@ -287,8 +287,17 @@ def test_interpreter_suite_in_a_fresh_process():
         p for p in (str(REPO / "python"), env.get("PYTHONPATH", "")) if p
     )
     out = subprocess.run(
-        [sys.executable, "-m", "pytest", str(Path(__file__)), "-q", "-p", "no:cacheprovider",
-         "-k", "not fresh_process and not gpu"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(Path(__file__)),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "not fresh_process and not gpu",
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -4,11 +4,12 @@ Every test-time-scaling strategy ends here. The operations take a batch of B req
 candidates each and run on one of three backends: ``numpy`` (the references in
 :mod:`uniscale.aggregate.reference`, which define the semantics below), ``torch`` (sort and
 scatter, CPU or CUDA) and ``triton`` (kernels in ``uniscale.kernels``, for CUDA tensors).
-``backend="auto"`` chooses by the input (numpy or CPU tensor → numpy, CUDA tensor → Triton,
-falling back to torch with one logged warning when Triton cannot run, other devices → torch); a backend named explicitly
-that cannot run raises :class:`uniscale.errors.BackendUnavailableError` with the reason. numpy in
-gives numpy out; a tensor in gives tensors out on its device. Inputs are never modified. Importing
-this package imports neither torch nor triton.
+``backend="auto"`` chooses by the input: numpy arrays and CPU tensors → numpy (the fastest on
+CPU, see ``benchmarks/results/aggregate.md``), CUDA tensors → Triton, or torch with one logged
+warning when Triton cannot run, tensors on other devices → torch. A backend named explicitly that
+cannot run raises :class:`uniscale.errors.BackendUnavailableError` with the reason. numpy in gives
+numpy out; a tensor in gives tensors out on its device. Inputs are never modified. Importing this
+package imports neither torch nor triton.
 
 Semantics (every backend)
 -------------------------

@@ -87,8 +87,7 @@ def check_rows_shape(op: str, name: str, x: Any) -> None:
     """``x`` must be (B, N) or (N,) within the documented limits."""
     if x.ndim not in (1, 2):
         raise ValueError(
-            f"{op}: {name} must have shape (B, N) or (N,); got {x.ndim} dimensions "
-            f"{tuple(x.shape)}"
+            f"{op}: {name} must have shape (B, N) or (N,); got {x.ndim} dimensions {tuple(x.shape)}"
         )
     n = int(x.shape[-1])
     if n > MAX_CANDIDATES:

@@ -56,7 +56,9 @@ def _choose(op: str, backend: str, x: Any) -> str:
         return "numpy"
     if backend == "torch":
         if importlib.util.find_spec("torch") is None:
-            raise BackendUnavailableError(f"{op}: backend='torch' needs torch, which is not installed")
+            raise BackendUnavailableError(
+                f"{op}: backend='torch' needs torch, which is not installed"
+            )
         return "torch"
     from uniscale.aggregate import triton_backend
 
@@ -124,7 +126,7 @@ def _run(
     out_dtypes: tuple[Any, ...] | None = None,
     keep: tuple[int, ...] = (),
 ) -> Any:
-    """Run ``funcs[chosen]`` on ``args`` converted for that backend; convert back to ``like``'s kind.
+    """Run ``funcs[chosen]`` on ``args`` converted for that backend, results in ``like``'s kind.
 
     ``out_dtypes`` gives, per output, the dtype to restore when a tensor input went through numpy
     (None keeps what numpy produced). Arguments at the positions in ``keep`` pass unchanged.

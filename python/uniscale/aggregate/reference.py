@@ -29,6 +29,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+
 def _sort_keys(ids: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Per row, sorted keys ``id * N + position`` (missing candidates use id -1).
 
@@ -99,9 +100,7 @@ def majority_vote_reference(answer_ids: np.ndarray, valid: np.ndarray | None = N
     """
     b, n = answer_ids.shape
     if b == 0 or n == 0:
-        return VoteResult(
-            np.full(b, -1, np.int64), np.zeros(b, np.int64), np.zeros(b, np.float64)
-        )
+        return VoteResult(np.full(b, -1, np.int64), np.zeros(b, np.int64), np.zeros(b, np.float64))
     ok = answer_ids >= 0
     if valid is not None:
         ok = ok & valid
@@ -209,6 +208,7 @@ def prm_reduce_reference(step_scores: np.ndarray, offsets: np.ndarray, mode: str
         with np.errstate(divide="ignore"):  # log(0) = -inf is the documented result
             out[nonempty] = np.add.reduceat(np.log(x), starts)
     else:  # the public operation validates modes; this guards direct callers
-        raise ValueError(f"prm_reduce_reference: mode must be one of min/last/mean/prod/sum_log; "
-                         f"got {mode!r}")
+        raise ValueError(
+            f"prm_reduce_reference: mode must be one of min/last/mean/prod/sum_log; got {mode!r}"
+        )
     return out
