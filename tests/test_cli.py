@@ -213,3 +213,51 @@ def test_ctrl_c_saves_and_exits_cleanly(tmp_path: Path) -> None:
     assert 1 <= len(done) < 20
     router = Router.load(state)
     assert router.policy.n_updates == len(done)
+
+
+def test_serve_command_answers_health_and_saves_at_shutdown(tmp_path: Path) -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    state = tmp_path / "state"
+    cmd = [
+        sys.executable,
+        "-m",
+        "uniscale.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--save",
+        str(state),
+        "--api-key",
+        "k3y",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+    )
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while health is None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve ended early or hung: {proc.communicate()}")
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/health", headers={"X-API-Key": "k3y"})
+                health = r.json()
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert health["arms"] == 10
+        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 401
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert Router.load(state).n_arms == 10
