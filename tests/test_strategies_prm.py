@@ -130,3 +130,47 @@ def test_beam_search_with_the_prm_counts_verification_cost() -> None:
     assert counts.verifier_tokens > 0
     assert res.cost.eflops_parts.verify > 0
     assert len(seen) >= 4
+
+
+def test_in_process_transport_builds_prompts_and_reads_step_rows(monkeypatch) -> None:
+    # A stand-in for the vllm module (vLLM cannot run on this CPU machine): it records what it
+    # is given and answers in vLLM's PoolingRequestOutput shape.
+    import sys
+    from types import ModuleType, SimpleNamespace
+
+    made: list[dict] = []
+
+    class FakeTokenizer:
+        def apply_chat_template(self, messages, tokenize):
+            assert tokenize is False
+            return "|".join(f"{m['role']}:{m['content']}" for m in messages)
+
+    class FakeLLM:
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+
+        def get_tokenizer(self):
+            return FakeTokenizer()
+
+        def reward(self, prompts):
+            outs = []
+            for text in prompts:
+                n_steps = text.count(TAG)
+                rows = [[0.3, 0.7]] * n_steps
+                outs.append(
+                    SimpleNamespace(
+                        outputs=SimpleNamespace(data=np.array(rows)),
+                        prompt_token_ids=list(range(len(text.split()))),
+                    )
+                )
+            return outs
+
+    fake = ModuleType("vllm")
+    fake.LLM = FakeLLM
+    monkeypatch.setitem(sys.modules, "vllm", fake)
+    verifier = VLLMRewardVerifier("some/prm", llm_kwargs={"dtype": "bfloat16"})
+    scores = asyncio.run(verifier.score(QUESTION, ["a\n\nb\n\nc", "d"]))
+    np.testing.assert_allclose(scores.step_scores, [0.7, 0.7, 0.7, 0.7])
+    assert scores.offsets.tolist() == [0, 3, 4]
+    assert made == [{"model": "some/prm", "runner": "pooling", "dtype": "bfloat16"}]
+    assert scores.counts.verifier_tokens > 0

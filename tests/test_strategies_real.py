@@ -165,3 +165,16 @@ def test_gemma_single_and_beam() -> None:
     for res in (single, beam):
         assert res.cost.eflops is not None and res.cost.completion_tokens > 0
         assert engine.info.name in res.cost.tokens
+
+
+def test_self_confidence_asks_the_real_model(smol) -> None:
+    from uniscale.strategies import SelfConfidenceVerifier
+
+    [question] = _first("gsm8k/test.jsonl", "question")
+    verifier = SelfConfidenceVerifier(smol)
+    scores = run(
+        verifier.score(question, ["She has 16 - 3 - 4 = 9 eggs.\n\n9 * 2 = 18", "The answer is 5"])
+    )
+    assert scores.offsets.tolist() == [0, 2, 3]
+    assert np.all((scores.step_scores >= 0) & (scores.step_scores <= 1))
+    assert scores.counts.generate_calls == 1 and scores.counts.completion_tokens == 3
