@@ -96,3 +96,25 @@ def test_bad_arguments(mot, tmp_path):
         convert_mot_cascade(mot, "date", llama_price=-1.0)
     with pytest.raises(FileNotFoundError, match="samples.jsonl.gz"):
         convert_mot_cascade(tmp_path, "date")
+
+
+@pytest.mark.slow
+def test_date_replay_on_the_real_outcomes(date_trace):
+    from uniscale.replay import ReplayConfig, run_replay
+
+    r = run_replay(
+        date_trace,
+        ReplayConfig(
+            seeds=(0, 1), policies=("uniscale", "knn", "cascade"), cascade_thresholds=(1.0,)
+        ),
+    )
+    s = r.summaries
+    assert r.n_queries == 369 and len(r.arms) == 89
+    for name in ("uniscale", "knn", "cascade@1", "best_fixed"):
+        assert s[name].figures["reward"].mean < s["oracle"].figures["reward"].mean
+    # cost-sensitive weights on a log cost: the cheapest arms win in hindsight
+    assert all(
+        a.startswith("llama-2-13b|") and a.endswith("|n=1") for a in r.info["best_fixed_per_seed"]
+    )
+    # escalating unless unanimous buys accuracy with the strong model
+    assert s["cascade@1"].figures["accuracy"].mean > s["best_fixed"].figures["accuracy"].mean

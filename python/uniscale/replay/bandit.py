@@ -68,6 +68,10 @@ def run_policy(
             "replay drives joint-feature policies"
         )
     Q, K, d = X.shape
+    if pacer is not None and subset is not None:
+        raise ValueError(
+            "run_policy: budget mode prices every arm; it cannot be combined with an arm subset"
+        )
     if table.n_arms != K:
         raise ValueError(f"run_policy: X has {K} arms, the step table {table.n_arms}")
     if subset is not None:

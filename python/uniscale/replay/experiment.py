@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -467,8 +467,3 @@ def _fixed_cloud(
     for u in COST_UNITS:
         out[u] = costs.unit(u).mean(axis=(0, 1)).tolist()
     return out
-
-
-def with_overrides(config: ReplayConfig, **changes: Any) -> ReplayConfig:
-    """A copy of ``config`` with some fields changed (validated again)."""
-    return replace(config, **changes)
