@@ -357,3 +357,88 @@ def test_periodic_snapshots(tmp_path: Path) -> None:
         while not (state / "router.json").is_file() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert (state / "router.json").is_file()
+
+
+def test_example_vllm_config_builds_without_contacting_servers() -> None:
+    from uniscale.runner.setup import make_pipeline
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "arms_vllm.yaml"
+    pipeline = make_pipeline(arms=path)
+    assert pipeline.model_names() == ["qwen3-0.6b", "qwen3-8b"]
+    assert len(pipeline.arms()) == 20
+    assert all(a["engine"].startswith("openai:http://127.0.0.1:800") for a in pipeline.arms())
+
+
+@contextlib.contextmanager
+def _openai_compatible_server(tmp_path: Path) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server with SmolLM2 (standing in for vLLM)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] not installed")
+    from uniscale.engines import resolve_gguf
+
+    port = _free_port()
+    log = (tmp_path / "llama_server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(resolve_gguf("smollm2-135m")),
+            "--model_alias",
+            "smol-remote",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "1024",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError((tmp_path / "llama_server.log").read_text())
+            try:
+                if httpx.get(f"{base}/models", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("llama_cpp.server did not start within 90 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.mark.slow
+def test_routing_to_an_openai_compatible_server_by_url(tmp_path: Path) -> None:
+    with _openai_compatible_server(tmp_path) as upstream:
+        remote = {
+            "name": "remote",
+            "engine": f"openai:{upstream}#smol-remote",
+            "params": 135e6,
+            "n_layers": 30,
+            "hidden_size": 576,
+            "gqa_ratio": 3.0,
+        }
+        pipeline = _pipeline([remote])
+        with serving(pipeline) as base:
+            reply = _chat(base, max_tokens=16)
+            info = reply.model_extra["uniscale"]
+            assert info["model"] == "remote" and info["arm"] == "remote/single/greedy=True"
+            assert reply.choices[0].message.content
+            assert info["cost"]["completion_tokens"] >= 1 and info["cost"]["eflops"] > 0
