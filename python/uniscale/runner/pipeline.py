@@ -378,6 +378,11 @@ class Pipeline:
                     err.failed_models = tuple(failed)  # type: ignore[attr-defined]
                     raise err from exc
                 continue
+            except BaseException:
+                # A bug, a cancelled request or Ctrl-C: close the decision without a reward so
+                # that it neither teaches the router nor lingers as pending in a saved state.
+                self._abandon(decision)
+                raise
             break
         label = arm_label(arm)
         self._decisions += 1
