@@ -271,6 +271,13 @@ def _serve(args: Any) -> int:
             "serving on %s without an API key: anyone who can reach it may use it", args.host
         )
     app = create_app(pipeline, config)
+    print(
+        f"uniscale serve: {len(pipeline.arms())} arms over {pipeline.model_names()}, preset "
+        f"{args.preset}; OpenAI base URL http://{args.host}:{args.port}/v1"
+        + (" (API key required)" if config.api_key else "")
+        + (f"; snapshots to {args.save}" if args.save else ""),
+        flush=True,
+    )
     uvicorn.run(
         app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning"
     )

@@ -21,7 +21,15 @@ import numpy as np
 
 from uniscale.errors import EngineError, UnknownDecisionError
 
-__all__ = ["Answered", "Pipeline", "arm_label", "default_arms_path"]
+__all__ = [
+    "COST_UNITS",
+    "Answered",
+    "Pipeline",
+    "arm_label",
+    "cost_value",
+    "default_arms_path",
+    "verifier_signal",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +46,9 @@ def default_arms_path(preset: str = "default") -> Path:
 
 
 def arm_label(arm: Any) -> str:
-    """A short, stable, human-readable name of an arm (``model/strategy(k=v,...)``)."""
-    for attr in ("label", "name", "id"):
-        value = getattr(arm, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    params = getattr(arm, "params", {}) or {}
-    inner = ",".join(f"{k}={params[k]}" for k in sorted(params))
-    return f"{arm.model}/{arm.strategy}" + (f"({inner})" if inner else "")
+    """The name an arm goes by in logs, metrics and responses: its stable id
+    (``model/strategy/k=v,...``)."""
+    return str(arm.id)
 
 
 @dataclass(frozen=True)
@@ -56,15 +59,24 @@ class Answered:
     ----------
     decision : Decision
         The router's decision that was finally served (after any fallback).
+    arm_label : str
+        The chosen arm's id.
     result : StrategyResult
         The strategy's result: answer, candidates, cost.
     text : str
-        The generated text to return to a client: the first candidate that carries the answer.
+        The generated text to return to a client: the candidate the strategy chose.
+    finish_reason : str
+        Always ``"stop"``.
     latency_s : float
         Wall seconds from the first decision to the answer, fallbacks included.
+    verifier : float or None
+        The verifier's score of the answer in [0, 1] (arms with a verifier), told to the router.
     failed_models : tuple of str
         Models whose engines failed for this request before the answer was found.
     """
+
+    # TODO(uniscale): finish_reason is always "stop": StrategyResult does not say whether the
+    # chosen candidate hit max_tokens, so a truncated answer is not reported as "length".
 
     decision: Any
     arm_label: str
