@@ -1,6 +1,7 @@
 #include "arm_store.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "linalg.hpp"
@@ -57,29 +58,61 @@ void ArmStore::mirror32(std::int64_t a) {
   for (std::int64_t j = d_; j < ld32_; ++j) th32[j] = 0.0f;
 }
 
-void ArmStore::observe(std::int64_t a, const double* x, double r, double gamma,
-                       std::int64_t refresh_every) {
+void ArmStore::flush_A(std::int64_t a, double* Y, std::int64_t m, double gamma) {
+  if (m == 0) return;
+  double g = 1.0;
+  if (gamma != 1.0) {
+    // y_t = gamma^((m - 1 - t) / 2) x_t, walking back from the newest row.
+    const double root = std::sqrt(gamma);
+    double s = 1.0;
+    for (std::int64_t t = m - 1; t >= 0; --t) {
+      for (std::int64_t j = 0; j < d_; ++j) Y[t * ld_ + j] *= s;
+      s *= root;
+    }
+    g = std::pow(gamma, static_cast<double>(m));
+  }
+  kernels().syrk(A_.data() + a * d_ * ld_, ld_, Y, m, g, d_);
+}
+
+void ArmStore::observe(std::int64_t a, const double* X, const std::int64_t* rows, std::int64_t n,
+                       const double* r, double gamma, std::int64_t refresh_every) {
+  // Runs of up to kRun observations update A^{-1} one by one and A once at the end of the run
+  // (or before a refresh, which reads A).
+  constexpr std::int64_t kRun = 128;
   const KernelTable& kt = kernels();
-  std::vector<double>& buf = update_scratch(2 * ld_);
-  double* xp = buf.data();
-  double* u = xp + ld_;
-  std::memcpy(xp, x, sizeof(double) * static_cast<std::size_t>(d_));
-  std::fill(xp + d_, xp + ld_, 0.0);
-  double* A = A_.data() + a * d_ * ld_;
+  std::vector<double>& buf = update_scratch((kRun + 1) * ld_);
+  double* Y = buf.data();
+  double* u = Y + kRun * ld_;
   double* Ai = Ainv_.data() + a * d_ * ld_;
-  kt.symv(Ai, ld_, xp, d_, u);
-  kt.rank1(A, Ai, ld_, xp, u, gamma, d_);
   double* b = b_.data() + a * ld_;
-  if (gamma == 1.0) {
-    for (int k = 0; k < d_; ++k) b[k] += r * xp[k];
-  } else {
-    for (int k = 0; k < d_; ++k) b[k] = gamma * b[k] + r * xp[k];
+  std::int64_t m = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t row = rows ? rows[i] : i;
+    const double* x = X + row * d_;
+    const double ri = r[row];
+    double* xp = Y + m * ld_;
+    std::memcpy(xp, x, sizeof(double) * static_cast<std::size_t>(d_));
+    std::fill(xp + d_, xp + ld_, 0.0);
+    kt.symv(Ai, ld_, xp, d_, u);
+    kt.sm_inv(Ai, ld_, xp, u, gamma, d_);
+    if (gamma == 1.0) {
+      for (int k = 0; k < d_; ++k) b[k] += ri * xp[k];
+    } else {
+      for (int k = 0; k < d_; ++k) b[k] = gamma * b[k] + ri * xp[k];
+    }
+    ++counts_[a];
+    ++m;
+    const bool refresh_now = ++since_refresh_[a] >= refresh_every;
+    if (m == kRun || refresh_now) {
+      flush_A(a, Y, m, gamma);
+      m = 0;
+    }
+    if (refresh_now) {
+      refresh(a);  // a failure keeps the Sherman-Morrison inverse, which is still usable
+      since_refresh_[a] = 0;
+    }
   }
-  ++counts_[a];
-  if (++since_refresh_[a] >= refresh_every) {
-    refresh(a);  // a failure keeps the Sherman-Morrison inverse, which is still usable
-    since_refresh_[a] = 0;
-  }
+  flush_A(a, Y, m, gamma);
 }
 
 void ArmStore::finish(std::int64_t a) {

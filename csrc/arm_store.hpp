@@ -42,8 +42,10 @@ class ArmStore {
 
   std::int64_t count(std::int64_t a) const { return counts_[a]; }
 
-  // One observation of arm a; x has d entries. theta_a is stale until finish(a).
-  void observe(std::int64_t a, const double* x, double r, double gamma, std::int64_t refresh_every);
+  // Observations of arm a in order: rows X[rows[i] * d ...] (rows null: i) with rewards
+  // r[rows[i]], i < n. theta_a is stale until finish(a).
+  void observe(std::int64_t a, const double* X, const std::int64_t* rows, std::int64_t n,
+               const double* r, double gamma, std::int64_t refresh_every);
   // theta_a = A_a^{-1} b_a and the float32 copies; call once after a run of observe(a, ...).
   void finish(std::int64_t a);
   // Recomputes A_a^{-1} from A_a; false (and A_a^{-1} untouched) if A_a is not positive definite.
@@ -60,6 +62,7 @@ class ArmStore {
 
  private:
   void init_arm(std::int64_t a, double lam);
+  void flush_A(std::int64_t a, double* Y, std::int64_t m, double gamma);
   void mirror32(std::int64_t a);
 
   int d_;

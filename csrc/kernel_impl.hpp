@@ -143,8 +143,7 @@ void symv(const double* M, i64 ld, const double* x, int d, double* u) {
   }
 }
 
-void rank1(double* A, double* Ainv, i64 ld, const double* x, const double* u, double gamma,
-           int d) {
+void sm_inv(double* Ainv, i64 ld, const double* x, const double* u, double gamma, int d) {
   using S = Simd<double>;
   const int nv = static_cast<int>(ld / S::W);
   const double ig = 1.0 / gamma;
@@ -153,22 +152,43 @@ void rank1(double* A, double* Ainv, i64 ld, const double* x, const double* u, do
   // x^T Ainv x >= 0 because Ainv is positive definite, so the root is real and >= 1.
   const double scale = ig / __builtin_sqrt(1.0 + xu * ig);
   for (int k = 0; k < d; ++k) {
-    double* a = A + k * ld;
     double* ai = Ainv + k * ld;
-    const double xk = x[k];
     const double wk = u[k] * scale;
     if (gamma == 1.0) {
       for (int v = 0; v < nv; ++v) {
         const i64 o = static_cast<i64>(v) * S::W;
-        S::store(a + o, S::load(a + o) + xk * S::load(x + o));
         S::store(ai + o, S::load(ai + o) - wk * (scale * S::load(u + o)));
       }
     } else {
       for (int v = 0; v < nv; ++v) {
         const i64 o = static_cast<i64>(v) * S::W;
-        S::store(a + o, gamma * S::load(a + o) + xk * S::load(x + o));
         S::store(ai + o, ig * S::load(ai + o) - wk * (scale * S::load(u + o)));
       }
+    }
+  }
+}
+
+void syrk(double* A, i64 ld, const double* X, i64 m, double g, int d) {
+  using S = Simd<double>;
+  using vec = S::vec;
+  constexpr int C = 4;
+  const int nv = static_cast<int>(ld / S::W);
+  for (int k = 0; k < d; ++k) {
+    double* a = A + k * ld;
+    int v = 0;
+    for (; v + C <= nv; v += C) {
+      vec acc[C];
+      for (int c = 0; c < C; ++c) acc[c] = g * S::load(a + (v + c) * S::W);
+      for (i64 t = 0; t < m; ++t) {
+        const double s = X[t * ld + k];
+        for (int c = 0; c < C; ++c) acc[c] += s * S::load(X + t * ld + (v + c) * S::W);
+      }
+      for (int c = 0; c < C; ++c) S::store(a + (v + c) * S::W, acc[c]);
+    }
+    for (; v < nv; ++v) {
+      vec acc = g * S::load(a + v * S::W);
+      for (i64 t = 0; t < m; ++t) acc += X[t * ld + k] * S::load(X + t * ld + v * S::W);
+      S::store(a + v * S::W, acc);
     }
   }
 }

@@ -28,20 +28,29 @@ using ScoreFn = void (*)(const T* X, std::int64_t ldx, std::int64_t n, const T* 
 // u = M x for a symmetric padded M (u padded too; its padding comes out zero).
 using SymvFn = void (*)(const double* M, std::int64_t ld, const double* x, int d, double* u);
 
-// One discounted Sherman-Morrison step, given u = Ainv x (before the step):
-//   A    <- gamma A + x x^T
+// One discounted Sherman-Morrison step on the inverse, given u = Ainv x (before the step):
 //   Ainv <- Ainv / gamma - w w^T,  w = (u / gamma) / sqrt(1 + x^T u / gamma)
 // which is exactly (gamma A + x x^T)^{-1} in exact arithmetic. Writing the correction as w w^T
 // keeps Ainv bit-for-bit symmetric.
-using Rank1Fn = void (*)(double* A, double* Ainv, std::int64_t ld, const double* x,
-                         const double* u, double gamma, int d);
+using SmInvFn = void (*)(double* Ainv, std::int64_t ld, const double* x, const double* u,
+                         double gamma, int d);
+
+// The matching update of A for a run of observations, applied once after the run:
+//   A <- g A + sum_t y_t y_t^T
+// with Y holding the m padded rows y_t (row stride ld). For a run x_1..x_m under discount gamma
+// the caller passes g = gamma^m and y_t = gamma^((m - t) / 2) x_t. Doing this once per run instead
+// of once per observation halves the memory traffic of an update; products y_k y_j keep A
+// bit-for-bit symmetric.
+using SyrkFn = void (*)(double* A, std::int64_t ld, const double* Y, std::int64_t m, double g,
+                        int d);
 
 struct KernelTable {
   const char* isa;
   ScoreFn<double> score_f64;
   ScoreFn<float> score_f32;
   SymvFn symv;
-  Rank1Fn rank1;
+  SmInvFn sm_inv;
+  SyrkFn syrk;
 };
 
 // The best table this CPU supports; UNISCALE_ISA=generic|avx2|avx512 narrows the choice.

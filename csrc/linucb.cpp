@@ -67,9 +67,7 @@ void SharedLinUCB::update(const std::int64_t* arms, const double* X, const doubl
       arm_counts_.resize(static_cast<std::size_t>(top + 1), 0);
     for (std::int64_t i = 0; i < B; ++i) ++arm_counts_[arms[i]];
   }
-  const int d = store_.d();
-  for (std::int64_t i = 0; i < B; ++i)
-    store_.observe(0, X + i * d, rewards[i], h_.gamma, h_.refresh_every);
+  store_.observe(0, X, nullptr, B, rewards, h_.gamma, h_.refresh_every);
   store_.finish(0);
   n_updates_ += B;
 }
@@ -172,8 +170,8 @@ bool DisjointLinUCB::update(const std::int64_t* arms, const double* X, const dou
   const int d = store_.d();
   auto body = [&](std::int64_t gi, int) {
     const std::int64_t a = arms[order[starts[gi]]];
-    for (std::int64_t i = starts[gi]; i < starts[gi + 1]; ++i)
-      store_.observe(a, X + order[i] * d, rewards[order[i]], h_.gamma, h_.refresh_every);
+    store_.observe(a, X, order.data() + starts[gi], starts[gi + 1] - starts[gi], rewards,
+                   h_.gamma, h_.refresh_every);
     store_.finish(a);
   };
   // An observation costs about 6 d^2 flops; below ~1 Mflop the pool is not worth waking.
