@@ -1,10 +1,11 @@
 """Request and response bodies of the OpenAI-compatible server (pydantic models at the HTTP edge).
 
-Requests follow the OpenAI API closely enough for the official ``openai`` client to work unchanged:
-fields the router has no use for (``user``, ``metadata``, ``logit_bias`` ...) are accepted and
-ignored -- so is ``temperature``, because each arm's strategy samples at its own temperature -- while fields whose meaning uniscale cannot honour (``stream=true``, ``n > 1``, several
-prompts) are rejected with a 400 that says so. Responses carry the usual OpenAI fields plus a
-``uniscale`` object with the decision id, the chosen arm and the cost.
+Requests follow the OpenAI API closely enough for the official ``openai`` client to work unchanged.
+Fields the router has no use for (``user``, ``metadata``, ``logit_bias`` ...) are accepted and
+ignored; so is ``temperature``, because each arm's strategy samples at its own temperature.
+Fields whose meaning uniscale cannot honour (``stream=true``, ``n > 1``, several prompts) are
+rejected with a 400 that says so. Responses carry the usual OpenAI fields plus a ``uniscale``
+object with the decision id, the chosen arm and the cost.
 """
 
 from __future__ import annotations
