@@ -119,5 +119,7 @@ def best_of_n(
         COMPUTE_DTYPE=compute,
         BLOCK_B=bb,
         BLOCK_N=bn,
+        # explicit: no fused multiply-add, and no warning from Triton about its changing default
+        enable_fp_fusion=False,
     )
     return index, best

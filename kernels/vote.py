@@ -194,5 +194,7 @@ def vote(
         BLOCK_B=bb,
         BLOCK_J=bj,
         BLOCK_K=bk,
+        # explicit: no fused multiply-add, and no warning from Triton about its changing default
+        enable_fp_fusion=False,
     )
     return winner, total, share

@@ -308,6 +308,73 @@ def test_interpreter_suite_in_a_fresh_process():
     assert " passed" in out.stdout and "skipped" not in out.stdout, out.stdout[-2000:]
 
 
+# ---------------------------------------------------------------- compiled for a GPU, without one
+
+# Compiles every kernel family ahead of time for sm_90 (H100/H200) with Triton's bundled ptxas. The
+# interpreter does not type-check like the compiler, so this is what shows, on a machine without
+# a GPU, that the kernels lower to PTX and cubin. It runs in a child without TRITON_INTERPRET.
+_AOT_SCRIPT = r"""
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+
+from uniscale.aggregate.triton_backend import kernels_module
+
+vote = kernels_module("vote")._vote_kernel
+best = kernels_module("best_of_n")._best_of_n_kernel
+prm = kernels_module("prm_reduce")._prm_reduce_kernel
+I = "i32"
+variants = []
+for ids_t, w_t, has_valid, weighted in [
+    ("*i64", "*fp32", True, True), ("*i32", "*fp16", False, True), ("*i64", "*i64", True, False)
+]:
+    sig = dict(ids_ptr=ids_t, valid_ptr="*u8", weights_ptr=w_t, winner_ptr="*i64",
+               total_ptr="*fp64", share_ptr="*fp64", B=I, N=I, stride_ids_b=I, stride_ids_n=I,
+               stride_valid_b=I, stride_valid_n=I, stride_w_b=I, stride_w_n=I)
+    const = dict(HAS_VALID=has_valid, WEIGHTED=weighted, BLOCK_B=2, BLOCK_J=32, BLOCK_K=64)
+    variants.append((vote, sig, const))
+for s_t, compute in [("*fp16", "fp32"), ("*bf16", "fp32"), ("*fp32", "fp32"), ("*fp64", "fp64")]:
+    sig = dict(scores_ptr=s_t, valid_ptr="*u8", index_ptr="*i64", best_ptr=s_t, B=I, N=I,
+               stride_s_b=I, stride_s_n=I, stride_valid_b=I, stride_valid_n=I)
+    const = dict(HAS_VALID=True, COMPUTE_DTYPE=getattr(triton.language, "float" + compute[2:]),
+                 BLOCK_B=32, BLOCK_N=64)
+    variants.append((best, sig, const))
+for mode in range(5):
+    sig = dict(steps_ptr="*fp32", offsets_ptr="*i64", out_ptr="*fp64", n_candidates=I,
+               stride_steps=I)
+    variants.append((prm, sig, dict(MODE=mode, BLOCK_C=16, BLOCK_S=64)))
+for arch in (90,):
+    for fn, sig, const in variants:
+        for name in const:
+            sig[name] = "constexpr"
+        compiled = triton.compile(
+            ASTSource(fn, sig, constexprs=const),
+            target=GPUTarget("cuda", arch, 32),
+            options={"enable_fp_fusion": False},
+        )
+        assert compiled.asm["cubin"], (fn.__name__, const)
+        print("ok", arch, fn.__name__, sorted(const.items(), key=str))
+"""
+
+
+@pytest.mark.slow
+def test_kernels_compile_to_cubin_for_sm90():
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO / "python"), env.get("PYTHONPATH", "")) if p
+    )
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _AOT_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert out.stdout.count("ok ") == 12, out.stdout
+
+
 # ---------------------------------------------------------------- real GPU
 
 
