@@ -159,6 +159,10 @@ class Policy(ABC):
 
         self._precheck(B, K, mask, op)
         n_warm = min(B, max(0, self.warmup - self.n_selected))
+        if n_warm == 0:  # the common path: no copies
+            sel = self._select(X, mask, penalty, rng)
+            self.n_selected += B
+            return sel
         arms = np.empty(B, dtype=np.int64)
         scores = np.full(B, np.nan)
         widths = np.full(B, np.nan)
