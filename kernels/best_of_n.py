@@ -99,7 +99,9 @@ def best_of_n(
     if b == 0:
         return index, best
     bn = block_n or max(1, min(triton.next_power_of_2(max(n, 1)), 256))
-    bb = block_b or max(1, min(256, 2048 // bn))
+    # tiles of at most 512 scores: 48 registers a thread on sm_90 (2048 would need 163).
+    # TODO(uniscale): tile sizes were chosen from register counts without a GPU; autotune on one.
+    bb = block_b or max(1, min(128, 512 // bn))
     valid_arg = valid.view(torch.uint8) if valid is not None else scores
     # comparisons are exact in float32 for half types; float64 keeps its own precision
     compute = tl.float64 if scores.dtype == torch.float64 else tl.float32

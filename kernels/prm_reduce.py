@@ -123,7 +123,8 @@ def prm_reduce(
     lengths = np.diff(offsets)
     typical = int(np.max(lengths)) if lengths.size else 1
     bs = block_s or max(1, min(triton.next_power_of_2(max(typical, 1)), 64))
-    bc = block_c or max(1, min(256, 1024 // bs))
+    # TODO(uniscale): tile sizes were chosen without a GPU (no spills on sm_90); autotune on one.
+    bc = block_c or max(1, min(256, 512 // bs))
     off = torch.as_tensor(offsets, dtype=torch.int64).to(dev)
     # an empty step tensor still needs a valid base pointer; no lane reads it
     steps = (

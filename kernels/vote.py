@@ -168,8 +168,10 @@ def vote(
         return winner, total, share
     bj = block_j or _pow2_at_most(n, 32)
     bk = block_k or _pow2_at_most(n, 64)
-    # keep the (BLOCK_B, BLOCK_J, BLOCK_K) comparison tile near 4096 elements
-    bb = block_b or max(1, min(128, 4096 // (bj * bk)))
+    # a (BLOCK_B, BLOCK_J, BLOCK_K) comparison tile of at most 2048 elements: ptxas (sm_90) then
+    # gives 72 registers a thread without spills, 4096 needs 158.
+    # TODO(uniscale): tile sizes were chosen from register counts without a GPU; autotune on one.
+    bb = block_b or max(1, min(128, 2048 // (bj * bk)))
     # bool loads are not uniform across Triton versions; bytes are
     valid_arg = valid.view(torch.uint8) if valid is not None else answer_ids
     weights_arg = weights if weights is not None else answer_ids

@@ -77,7 +77,7 @@ BEST_SHAPES = [
     (3, 255, {}),
     (3, 256, {}),
     (3, 257, {}),  # BLOCK_N = 256
-    (300, 4, {}),  # BLOCK_B = 256 rows for N = 4
+    (300, 4, {}),  # BLOCK_B = 128 rows for N = 4
     (5, 37, {"block_b": 2, "block_n": 8}),
 ]
 DTYPES = ["float16", "bfloat16", "float32", "float64"]
