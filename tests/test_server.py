@@ -205,6 +205,9 @@ def test_malformed_json_and_unknown_routes() -> None:
         r = httpx.get(f"{base}/v1/nothing")
         assert r.status_code == 404
         assert r.json()["error"]["type"] == "not_found_error"
+        text = httpx.get(f"{base}/metrics").text
+        assert 'uniscale_requests_total{endpoint="other",status="404"} 1.0' in text
+        assert "/v1/nothing" not in text
         with (
             _client(base) as client,
             pytest.raises(openai.BadRequestError, match="stream=true is not supported"),

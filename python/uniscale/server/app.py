@@ -75,6 +75,19 @@ class ServeConfig:
             )
 
 
+_ENDPOINTS = frozenset(
+    {
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/feedback",
+        "/v1/arms",
+        "/v1/models",
+        "/health",
+        "/metrics",
+    }
+)
+
+
 def _error_body(message: str, kind: str, *, param: str | None = None, code: str | None = None):
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
@@ -178,7 +191,9 @@ def create_app(pipeline: Pipeline, config: ServeConfig | None = None) -> FastAPI
 
     @app.middleware("http")
     async def _guard(request: Request, call_next: Any) -> Response:
-        endpoint = request.url.path
+        # Only known paths become label values: a scanner probing random URLs must not grow
+        # the metric's label set without bound.
+        endpoint = request.url.path if request.url.path in _ENDPOINTS else "other"
         start = time.perf_counter()
         if cfg.api_key is not None and not _authorized(request, cfg.api_key):
             response: Response = error(
