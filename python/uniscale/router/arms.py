@@ -24,6 +24,7 @@ File form (YAML or TOML, same keys)::
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import logging
 import math
@@ -273,9 +274,9 @@ class Arm:
         """The strategy parameters (a fresh dict)."""
         return dict(self._params)
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
-        """Stable text id ``model/strategy/k=v,k=v`` (params sorted by key)."""
+        """Stable text id ``model/strategy/k=v,k=v`` (params sorted by key); computed once."""
         return f"{self.model}/{self.strategy}/" + ",".join(f"{k}={v}" for k, v in self._params)
 
     @property

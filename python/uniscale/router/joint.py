@@ -191,9 +191,25 @@ class JointFeaturizer:
 
         No validation: the fast path for callers that hold checked ``z1`` and ``psi1``.
         """
-        B, K = z1.shape[0], psi1.shape[0]
-        X = z1[:, None, :, None] * psi1[None, :, None, :]
-        return X.reshape(B, K, z1.shape[1] * psi1.shape[1])
+        return JointFeaturizer.combine_tiled(z1, JointFeaturizer.tile_arms(psi1, z1.shape[1]))
+
+    @staticmethod
+    def tile_arms(psi1: np.ndarray, n_query: int) -> np.ndarray:
+        """``psi1`` (K, q+1) repeated ``n_query`` (= r+1) times along its row: (K, (r+1)(q+1)).
+
+        Cache it per arm set; :meth:`combine_tiled` then costs one broadcast multiply.
+        """
+        return np.tile(psi1, (1, n_query))
+
+    @staticmethod
+    def combine_tiled(z1: np.ndarray, psi_tiled: np.ndarray) -> np.ndarray:
+        """Same as :meth:`combine` from ``z1`` (B, r+1) and ``tile_arms(psi1, r+1)``.
+
+        ``X[b, k, i*(q+1) + j] = z1[b, i] * psi1[k, j]``: each ``z1`` entry repeated q+1 times
+        times the tiled arm rows (about twice as fast as a 4-D broadcast).
+        """
+        q1 = psi_tiled.shape[1] // z1.shape[1]
+        return np.repeat(z1, q1, axis=1)[:, None, :] * psi_tiled[None, :, :]
 
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON-able config, arrays) for saving."""

@@ -197,6 +197,7 @@ class Router:
     def _refresh_arms(self) -> None:
         psi = self.arm_featurizer.transform(self.arm_space.arms)
         self._psi1 = self.joint.arm_block(psi)
+        self._psi_tiled = JointFeaturizer.tile_arms(self._psi1, self.joint.query_out_dim)
         self._hints = np.array(
             [
                 self.arm_space.models[a.model].params * max(a.n_samples, 1)
@@ -278,7 +279,7 @@ class Router:
         z1 = self.joint.transform_query(phi)
         if self.policy.context == "query":
             return z1
-        return JointFeaturizer.combine(z1, self._psi1)
+        return JointFeaturizer.combine_tiled(z1, self._psi_tiled)
 
     def _check_mask(self, mask: Any, B: int, op: str) -> np.ndarray | None:
         if mask is None:
