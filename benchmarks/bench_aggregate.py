@@ -142,6 +142,119 @@ def device_bandwidth(torch: Any) -> float:
     return 2 * x.numel() / t
 
 
+def ptxas_report(ns: list[int]) -> list[str]:
+    """Markdown rows: registers and spills per thread of each kernel, compiled for sm_90a.
+
+    Needs no GPU: Triton compiles ahead of time and its bundled ptxas reports the resources. The
+    tiles are the launchers' defaults for rows of N candidates (``prm``: N steps).
+    """
+    import re
+
+    import triton
+    import triton.language as tl
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from uniscale.aggregate.triton_backend import kernels_module
+
+    vote, best, prm = (kernels_module(m) for m in ("vote", "best_of_n", "prm_reduce"))
+    bin_dir = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
+    i32 = "i32"
+    rows = []
+    for n in ns:
+        bb, bj, bk = vote.vote_tiles(n)
+        cb, cn = best.best_of_n_tiles(n)
+        pc, ps = prm.prm_reduce_tiles(n)
+        vote_sig = dict(
+            ids_ptr="*i64",
+            valid_ptr="*u8",
+            weights_ptr="*fp32",
+            winner_ptr="*i64",
+            total_ptr="*fp64",
+            share_ptr="*fp64",
+            B=i32,
+            N=i32,
+            stride_ids_b=i32,
+            stride_ids_n=i32,
+            stride_valid_b=i32,
+            stride_valid_n=i32,
+            stride_w_b=i32,
+            stride_w_n=i32,
+        )
+        best_sig = dict(
+            scores_ptr="*fp32",
+            valid_ptr="*u8",
+            index_ptr="*i64",
+            best_ptr="*fp32",
+            B=i32,
+            N=i32,
+            stride_s_b=i32,
+            stride_s_n=i32,
+            stride_valid_b=i32,
+            stride_valid_n=i32,
+        )
+        prm_sig = dict(
+            steps_ptr="*fp32",
+            offsets_ptr="*i64",
+            out_ptr="*fp64",
+            n_candidates=i32,
+            stride_steps=i32,
+        )
+        cases = [
+            (
+                "majority",
+                vote._vote_kernel,
+                vote_sig,
+                dict(HAS_VALID=False, WEIGHTED=False, BLOCK_B=bb, BLOCK_J=bj, BLOCK_K=bk),
+            ),
+            (
+                "weighted",
+                vote._vote_kernel,
+                vote_sig,
+                dict(HAS_VALID=False, WEIGHTED=True, BLOCK_B=bb, BLOCK_J=bj, BLOCK_K=bk),
+            ),
+            (
+                "best",
+                best._best_of_n_kernel,
+                best_sig,
+                dict(HAS_VALID=False, COMPUTE_DTYPE=tl.float32, BLOCK_B=cb, BLOCK_N=cn),
+            ),
+            (
+                "prm (mean)",
+                prm._prm_reduce_kernel,
+                prm_sig,
+                dict(MODE=prm.MODE_CODES["mean"], BLOCK_C=pc, BLOCK_S=ps),
+            ),
+        ]
+        for name, fn, sig, const in cases:
+            full = dict(sig, **{k: "constexpr" for k in const})
+            compiled = triton.compile(
+                ASTSource(fn, full, constexprs=const),
+                target=GPUTarget("cuda", 90, 32),
+                options={"enable_fp_fusion": False},
+            )
+            ptx = Path("/tmp") / f"uniscale_{fn.__name__}_{os.getpid()}.ptx"
+            ptx.write_text(compiled.asm["ptx"])
+            report = "ptxas failed"
+            for tool in ("ptxas-blackwell", "ptxas"):
+                done = subprocess.run(
+                    [str(bin_dir / tool), "-v", "-arch=sm_90a", str(ptx), "-o", os.devnull],
+                    capture_output=True,
+                    text=True,
+                )
+                if done.returncode == 0:
+                    regs = re.search(r"Used (\d+) registers", done.stderr)
+                    spill = re.search(r"(\d+) bytes spill stores", done.stderr)
+                    report = (
+                        f"{regs.group(1) if regs else '?'} | {spill.group(1) if spill else '?'}"
+                    )
+                    break
+            ptx.unlink()
+            tiles = ", ".join(f"{k}={v}" for k, v in const.items() if k.startswith("BLOCK"))
+            rows.append(f"| {name} | {n} | {tiles} | {report} |")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ops", nargs="+", choices=OPS, default=list(OPS))
@@ -168,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         help="torch.set_num_threads for the CPU torch provider (default: torch's)",
     )
     parser.add_argument("--json", type=Path, help="also write the JSON records to this file")
+    parser.add_argument(
+        "--ptxas",
+        action="store_true",
+        help="also compile the kernels for sm_90a (no GPU needed) and report "
+        "registers and spills per thread",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -251,6 +370,13 @@ def main(argv: list[str] | None = None) -> int:
                             "git": meta["git"],
                         }
                     )
+        print()
+    if args.ptxas:
+        print("### Triton kernels compiled for sm_90a (ptxas -v, default tiles)\n")
+        print("| kernel | N | tiles | registers / thread | spill stores (bytes) |")
+        print("|---|---|---|---|---|")
+        for line in ptxas_report(args.N):
+            print(line, flush=True)
         print()
     for record in records:
         print(json.dumps(record))

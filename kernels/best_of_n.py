@@ -14,7 +14,7 @@ import torch
 import triton
 import triton.language as tl
 
-__all__ = ["best_of_n"]
+__all__ = ["best_of_n", "best_of_n_tiles"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,14 @@ def _best_of_n_kernel(
     tl.store(best_ptr + rows, out, mask=row_in)
 
 
+def best_of_n_tiles(n: int) -> tuple[int, int]:
+    """Default (BLOCK_B, BLOCK_N) for rows of ``n`` scores."""
+    bn = max(1, min(triton.next_power_of_2(max(n, 1)), 256))
+    # tiles of at most 512 scores: 48 registers a thread on sm_90 (2048 would need 163).
+    # TODO(uniscale): tile sizes were chosen from register counts without a GPU; autotune on one.
+    return max(1, min(128, 512 // bn)), bn
+
+
 def best_of_n(
     scores: torch.Tensor,
     valid: torch.Tensor | None = None,
@@ -98,10 +106,8 @@ def best_of_n(
     best = torch.empty(b, dtype=scores.dtype, device=dev)
     if b == 0:
         return index, best
-    bn = block_n or max(1, min(triton.next_power_of_2(max(n, 1)), 256))
-    # tiles of at most 512 scores: 48 registers a thread on sm_90 (2048 would need 163).
-    # TODO(uniscale): tile sizes were chosen from register counts without a GPU; autotune on one.
-    bb = block_b or max(1, min(128, 512 // bn))
+    default_b, default_n = best_of_n_tiles(n)
+    bb, bn = block_b or default_b, block_n or default_n
     valid_arg = valid.view(torch.uint8) if valid is not None else scores
     # comparisons are exact in float32 for half types; float64 keeps its own precision
     compute = tl.float64 if scores.dtype == torch.float64 else tl.float32

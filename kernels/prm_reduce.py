@@ -16,7 +16,7 @@ import torch
 import triton
 import triton.language as tl
 
-__all__ = ["prm_reduce", "MODE_CODES"]
+__all__ = ["prm_reduce", "prm_reduce_tiles", "MODE_CODES"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,13 @@ def _prm_reduce_kernel(
     tl.store(out_ptr + cand, result, mask=cand_in)
 
 
+def prm_reduce_tiles(longest: int) -> tuple[int, int]:
+    """Default (BLOCK_C, BLOCK_S) when the longest candidate has ``longest`` steps."""
+    bs = max(1, min(triton.next_power_of_2(max(longest, 1)), 64))
+    # TODO(uniscale): tile sizes were chosen without a GPU (no spills on sm_90); autotune on one.
+    return max(1, min(256, 512 // bs)), bs
+
+
 def prm_reduce(
     step_scores: torch.Tensor,
     offsets: np.ndarray,
@@ -120,11 +127,8 @@ def prm_reduce(
     out = torch.empty(n, dtype=torch.float64, device=dev)
     if n == 0:
         return out
-    lengths = np.diff(offsets)
-    typical = int(np.max(lengths)) if lengths.size else 1
-    bs = block_s or max(1, min(triton.next_power_of_2(max(typical, 1)), 64))
-    # TODO(uniscale): tile sizes were chosen without a GPU (no spills on sm_90); autotune on one.
-    bc = block_c or max(1, min(256, 512 // bs))
+    default_c, default_s = prm_reduce_tiles(int(np.max(np.diff(offsets))))
+    bc, bs = block_c or default_c, block_s or default_s
     off = torch.as_tensor(offsets, dtype=torch.int64).to(dev)
     # an empty step tensor still needs a valid base pointer; no lane reads it
     steps = (

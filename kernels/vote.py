@@ -17,7 +17,7 @@ import torch
 import triton
 import triton.language as tl
 
-__all__ = ["vote"]
+__all__ = ["vote", "vote_tiles"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +135,16 @@ def _pow2_at_most(n: int, cap: int) -> int:
     return max(1, min(triton.next_power_of_2(max(n, 1)), cap))
 
 
+def vote_tiles(n: int) -> tuple[int, int, int]:
+    """Default (BLOCK_B, BLOCK_J, BLOCK_K) for rows of ``n`` candidates."""
+    bj = _pow2_at_most(n, 32)
+    bk = _pow2_at_most(n, 64)
+    # a comparison tile of at most 2048 elements and 32 rows: ptxas (sm_90) then gives 47-108
+    # registers a thread without spills, where 4096 elements need 158.
+    # TODO(uniscale): tile sizes were chosen from register counts without a GPU; autotune on one.
+    return max(1, min(32, 2048 // (bj * bk))), bj, bk
+
+
 def vote(
     answer_ids: torch.Tensor,
     valid: torch.Tensor | None = None,
@@ -166,12 +176,8 @@ def vote(
     share = torch.empty(b, dtype=torch.float64, device=dev)
     if b == 0:
         return winner, total, share
-    bj = block_j or _pow2_at_most(n, 32)
-    bk = block_k or _pow2_at_most(n, 64)
-    # a (BLOCK_B, BLOCK_J, BLOCK_K) comparison tile of at most 2048 elements: ptxas (sm_90) then
-    # gives 72 registers a thread without spills, 4096 needs 158.
-    # TODO(uniscale): tile sizes were chosen from register counts without a GPU; autotune on one.
-    bb = block_b or max(1, min(128, 2048 // (bj * bk)))
+    default_b, default_j, default_k = vote_tiles(n)
+    bb, bj, bk = block_b or default_b, block_j or default_j, block_k or default_k
     # bool loads are not uniform across Triton versions; bytes are
     valid_arg = valid.view(torch.uint8) if valid is not None else answer_ids
     weights_arg = weights if weights is not None else answer_ids

@@ -63,7 +63,7 @@ FLOAT_TOL = {
 VOTE_SHAPES = [
     (1, 1, {}),
     (3, 5, {}),
-    (129, 4, {}),  # BLOCK_B = 128 rows for N = 4
+    (129, 4, {}),  # BLOCK_B = 32 rows for N = 4: four full blocks and one row
     (4, 31, {}),
     (4, 32, {}),
     (4, 33, {}),  # BLOCK_J = 32
