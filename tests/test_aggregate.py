@@ -640,6 +640,11 @@ def test_canonical_ids_numeric():
     )
 
 
+def test_canonical_ids_numeric_huge_exponents_stay_text():
+    answers = ["1e999999999", "1e999999999", "1E+999999999", "2e3", "2000"]
+    np.testing.assert_array_equal(agg.canonical_ids(answers, "numeric"), [0, 0, 1, 2, 2])
+
+
 def test_canonical_ids_callable_and_votes_together():
     calls = []
 

@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 # 1,234,567 or -1,234.5: commas only as thousands separators, so "1,2" is not read as a number
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+# an exponent: Fraction("1e999999999") would build a billion-digit integer
+_EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)")
+_MAX_EXPONENT = 1000
 
 
 def numeric_key(answer: str) -> Fraction | str:
@@ -27,11 +30,15 @@ def numeric_key(answer: str) -> Fraction | str:
 
     Integers, decimals, exponents, fractions ``a/b``, a leading ``+`` and thousands separators are
     read exactly (``"0.5"``, ``".5"``, ``"1/2"`` and ``"5e-1"`` are one value), so equality is exact
-    and transitive; NaN and infinities are not numbers here and compare as text.
+    and transitive; NaN and infinities are not numbers here and compare as text, and so do
+    exponents beyond ±1000 (reading them exactly would build enormous integers).
     """
     text = answer.strip()
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
+    exponent = _EXPONENT.search(text)
+    if exponent is not None and abs(int(exponent.group(1)[:6])) > _MAX_EXPONENT:
+        return text  # beyond any answer's magnitude; exact text comparison is safe and cheap
     try:
         return Fraction(text)
     except (ValueError, ZeroDivisionError):
