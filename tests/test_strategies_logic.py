@@ -165,6 +165,13 @@ def test_beam_search_qp_cp_bs_one_is_a_single_chain() -> None:
     assert res.cost.branches == 1
 
 
+def test_beam_search_no_path_exceeds_the_token_budget() -> None:
+    for seed in range(10):
+        strat = BeamSearch(qp=3, cp=2, bs=2, max_depth=30)
+        res = run(strat.run(QUESTION, ScriptedEngine(answer_rate=0.05), max_tokens=25, seed=seed))
+        assert max(res.extra["path_tokens"]) <= 25
+
+
 def test_beam_search_respects_token_budget_for_one_path() -> None:
     engine = ScriptedEngine(answer_rate=0.0)
     res = run(BeamSearch(qp=1, cp=1, bs=1, max_depth=50).run(QUESTION, engine, max_tokens=20))

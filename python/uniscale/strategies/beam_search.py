@@ -83,7 +83,7 @@ class BeamSearch(Strategy):
         How step scores become a path score for selection (``aggregate.prm_reduce``). Early exit
         always uses the mean step score, as its bound requires.
     step_tokens : int or None
-        Most tokens per step; None: up to the path's remaining budget.
+        Most tokens per step; None: up to the smallest remaining budget of the level's paths.
     """
 
     qp: int = 1
@@ -168,9 +168,10 @@ class BeamSearch(Strategy):
         depth = 0
         while active and depth < self.max_depth:
             depth += 1
-            # TODO(uniscale): one max_tokens per level (one batched call): a path with less
-            # budget left than the others may overshoot max_tokens by less than one step.
-            remaining = max(max_tokens - p.tokens for p in active)
+            # One call per level has one max_tokens: the smallest budget left, so that no path
+            # overshoots max_tokens. A path cut short by it is continued at the next level
+            # where it stopped (its cut step is scored as a step).
+            remaining = min(max_tokens - p.tokens for p in active)
             step_max = remaining if self.step_tokens is None else min(self.step_tokens, remaining)
             if depth == 1:
                 # The subtrees share their root: one prompt, qp·cp samples, dealt out cp per
@@ -332,5 +333,6 @@ class BeamSearch(Strategy):
                 "early_exits": early_exits,
                 "step_scores": [list(p.step_scores) for p in finished],
                 "subtrees": [p.subtree for p in finished],
+                "path_tokens": [p.tokens for p in finished],
             },
         )
