@@ -447,3 +447,55 @@ def test_router_learns_which_arm_suits_which_query():
         r.feedback(d.id, correct=bool(rng.random() < (0.9 if good else 0.2)))
         hits.append(good)
     assert np.mean(hits[-200:]) > 0.85
+
+
+# --------------------------------------------------------------------------- PCA warm-up fit
+def test_pca_is_fitted_on_the_warmup_queries_and_early_outcomes_are_kept():
+    r = Router(_space(), projection="pca", warmup=8, seed=0, dim=32)
+    assert not r.joint.fitted
+    first = r.decide("early question one")
+    assert first.features.shape == (r.featurizer.out_dim,)  # phi: no basis yet
+    r.feedback(first.id, correct=True, verifier=1.0, cost=2.0)
+    assert r.policy.n_updates == 0  # kept until the basis exists
+    middle = [r.decide(f"early question {i} about {i * 7}") for i in range(2, 9)]
+    assert r.joint.fitted and r.policy.n_updates == 1  # fitted after the 8th; outcome replayed
+    assert all(not p.raw for p in r.store.pending.values())
+    r.feedback(middle[0].id, correct=False, verifier=0.0, cost=4.0)
+    assert r.policy.n_updates == 2
+    later = r.decide("a later question")
+    assert later.features.shape == (r.d,) and later.propensity == 1.0
+
+
+def test_pca_batch_straddling_the_fit():
+    r = Router(_space(), projection="pca", warmup=3, seed=0, dim=32)
+    ds = r.decide_many([f"q{i} {i * 13}" for i in range(6)])
+    assert [d.score is None for d in ds] == [True] * 3 + [False] * 3
+    assert r.joint.fitted
+
+
+def test_pca_without_warmup_needs_an_explicit_fit():
+    r = Router(_space(), projection="pca", warmup=0, seed=0, dim=32)
+    with pytest.raises(ValueError, match="fit_features"):
+        r.decide("q")
+    assert r.policy.n_selected == 0
+    r.fit_features([f"sample {i} {i**2}" for i in range(20)])
+    assert r.decide("q").score is not None
+    with pytest.raises(ValueError, match="before the first decision"):
+        r.fit_features(["a", "b"])
+
+
+def test_restart_before_the_pca_fit(tmp_path):
+    clock = Clock()
+    a = Router(_space(), projection="pca", warmup=12, seed=3, clock=clock, dim=32)
+    _drive(a, 5, seed=1)
+    pending = a.decide("waiting")
+    a.save(tmp_path / "s")
+    b = Router.load(tmp_path / "s", clock=clock)
+    assert _same(_snapshot(a, tmp_path, "sa"), _snapshot(b, tmp_path, "sb"))
+    da, db = _drive(a, 20, seed=2), _drive(b, 20, seed=2)
+    assert a.joint.fitted and b.joint.fitted
+    assert a.feedback(pending.id, correct=True, verifier=0.5, cost=3.0) == b.feedback(
+        pending.id, correct=True, verifier=0.5, cost=3.0
+    )
+    assert [(d.id, d.arm_index, d.score) for d in da] == [(d.id, d.arm_index, d.score) for d in db]
+    np.testing.assert_array_equal(a.policy.theta, b.policy.theta)

@@ -45,7 +45,8 @@ class Decision:
         Probability of this choice under the policy (None where unknown; see
         :class:`uniscale.router.policies.Selection`).
     features : np.ndarray, float64, shape (d,)
-        The feature row the policy read for this arm (read-only).
+        The feature row the policy read for this arm (read-only); for a decision made before
+        the router's PCA projection was fitted, the query features phi (p,) instead.
     """
 
     id: str
@@ -59,12 +60,17 @@ class Decision:
 
 @dataclass
 class Pending:
-    """A decision waiting for feedback: features, arm id, creation time and parts so far."""
+    """A decision waiting for feedback: features, arm id, creation time and parts so far.
+
+    ``raw`` marks a decision made before the router's PCA projection was fitted: ``x`` then
+    holds the query features phi (p,), turned into the policy's row once the fit is done.
+    """
 
     arm_id: str
     x: np.ndarray
     created: float
     parts: dict[str, float] = field(default_factory=dict)
+    raw: bool = False
 
 
 class DecisionStore:
@@ -124,32 +130,41 @@ class DecisionStore:
 
     # ------------------------------------------------------------------ state
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        ids = list(self.pending)
         meta = {
             "ttl_s": self.ttl_s,
             "keep_closed": self.keep_closed,
             "pending": [
-                {"id": k, "arm_id": p.arm_id, "created": p.created, "parts": p.parts}
+                {"id": k, "arm_id": p.arm_id, "created": p.created, "parts": p.parts, "raw": p.raw}
                 for k, p in self.pending.items()
             ],
             "closed": [[k, v] for k, v in self.closed.items()],
             "expired": list(self.expired),
         }
-        if ids:
-            X = np.stack([self.pending[k].x for k in ids])
-        else:
-            X = np.zeros((0, 0))
-        return meta, {"pending_x": X}
+        # Rows of the policy and raw query features have different widths: two arrays.
+        arrays = {}
+        for name, raw in (("pending_x", False), ("pending_phi", True)):
+            rows = [p.x for p in self.pending.values() if p.raw == raw]
+            arrays[name] = np.stack(rows) if rows else np.zeros((0, 0))
+        return meta, arrays
 
     @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> DecisionStore:
         store = cls(meta["ttl_s"], meta["keep_closed"])
-        X = arrays["pending_x"]
-        if len(meta["pending"]) != X.shape[0]:
+        rows = {False: iter(arrays["pending_x"]), True: iter(arrays["pending_phi"])}
+        n_raw = sum(bool(rec.get("raw", False)) for rec in meta["pending"])
+        if (
+            len(meta["pending"]) - n_raw != arrays["pending_x"].shape[0]
+            or n_raw != arrays["pending_phi"].shape[0]
+        ):
             raise ValueError("DecisionStore.from_state: pending records and features disagree")
-        for rec, x in zip(meta["pending"], X, strict=True):
+        for rec in meta["pending"]:
+            raw = bool(rec.get("raw", False))
             store.pending[rec["id"]] = Pending(
-                rec["arm_id"], np.array(x), float(rec["created"]), dict(rec["parts"])
+                rec["arm_id"],
+                np.array(next(rows[raw])),
+                float(rec["created"]),
+                dict(rec["parts"]),
+                raw,
             )
         store.closed = OrderedDict((k, v) for k, v in meta["closed"])
         store.expired = OrderedDict((k, None) for k in meta["expired"])

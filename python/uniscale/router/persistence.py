@@ -47,6 +47,9 @@ def _router_state(router: Router) -> tuple[dict[str, Any], dict[str, np.ndarray]
     arrays.update({f"policy.{k}": v for k, v in policy_arrays.items()})
     store_meta, store_arrays = router.store.state()
     arrays.update({f"store.{k}": v for k, v in store_arrays.items()})
+    p = router.featurizer.out_dim
+    arrays["warm.phi"] = np.array(router._warm_phi).reshape(-1, p)
+    arrays["warm.update_phi"] = np.array([u[0] for u in router._warm_updates]).reshape(-1, p)
     arrays["costs.sum"] = router.costs.sum.copy()
     arrays["costs.count"] = router.costs.count.copy()
     meta = {
@@ -66,6 +69,7 @@ def _router_state(router: Router) -> tuple[dict[str, Any], dict[str, np.ndarray]
         "counter": router._counter,
         "cost_lo": router.cost_lo,
         "cost_hi": router.cost_hi,
+        "warm_updates": [[u[1], u[2]] for u in router._warm_updates],
     }
     return meta, arrays
 
@@ -171,6 +175,14 @@ def load_router(path: str | Path, *, clock: Callable[[], float] | None = None) -
         router._tag = meta["tag"]
         router._counter = int(meta["counter"])
         router.cost_lo, router.cost_hi = meta["cost_lo"], meta["cost_hi"]
+        router._warm_phi = [np.array(row) for row in arrays["warm.phi"]]
+        upd = arrays["warm.update_phi"]
+        if len(upd) != len(meta["warm_updates"]):
+            raise ValueError("warm-up outcomes and their features disagree")
+        router._warm_updates = [
+            (np.array(phi), str(arm_id), float(reward))
+            for phi, (arm_id, reward) in zip(upd, meta["warm_updates"], strict=True)
+        ]
         router._refresh_arms()
     except StateFileError:
         raise

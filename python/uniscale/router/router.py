@@ -102,7 +102,10 @@ class Router:
     dim : int
         Target joint feature dimension d (the exact d is ``(r+1)(q+1)``).
     projection : {"random", "pca"}
-        Query reduction; ``"pca"`` needs :meth:`fit_features` before the first decision.
+        Query reduction. ``"pca"`` is fitted either explicitly (:meth:`fit_features`, before
+        the first decision) or automatically on the query features of the ``warmup`` random
+        decisions (needs ``warmup >= 2``): outcomes that arrive before the fit are kept and fed
+        to the policy, in the fitted basis, right after it.
     policy_kwargs : mapping, optional
         Extra constructor arguments of the policy (``epsilon``, ``v``, ``lam``, ``gamma``, ``arm``).
     arm_features : mapping, optional
@@ -188,6 +191,12 @@ class Router:
         self.cost_lo: float | None = self.reward.cost_lo
         self.cost_hi: float | None = self.reward.cost_hi
         self.clock = clock or time.time
+        # Query features of the decisions made before the PCA fit, and outcomes that closed
+        # before it: (phi (p,), arm id, reward).
+        self._warm_phi: list[np.ndarray] = []
+        self._warm_updates: list[tuple[np.ndarray, str, float]] = []
+        if not self.joint.fitted and self.policy.warmup < 2:
+            logger.info("router: PCA projection must be fitted with fit_features() before use")
         self._tag = f"{int(self.rng.integers(0, 2**32)):08x}"
         self._counter = 0
         self._lock = threading.RLock()
@@ -251,12 +260,13 @@ class Router:
     def fit_features(self, texts: Sequence[str]) -> None:
         """Fit the PCA query reduction on sample texts (``projection="pca"``), before learning."""
         with self._lock:
-            if self.policy.n_updates or self.store.pending:
+            if self.policy.n_updates or self.policy.n_selected or self.store.pending:
                 raise ValueError(
                     "Router.fit_features: the policy already learned or decisions are pending; "
                     "fit the features before the first decision"
                 )
             self.joint.fit(self.featurizer.transform(list(texts)))
+            self._warm_phi.clear()
 
     # ---------------------------------------------------------------- decide
     def _penalty(self) -> np.ndarray | None:
@@ -289,6 +299,9 @@ class Router:
             raise TypeError(f"{op}: mask must be a bool array, got dtype {m.dtype}")
         if m.shape not in ((self.n_arms,), (B, self.n_arms)):
             raise ValueError(f"{op}: mask has shape {m.shape}, expected ({self.n_arms},)")
+        empty = ~np.broadcast_to(m, (B, self.n_arms)).any(axis=1)
+        if np.any(empty):
+            raise ValueError(f"{op}: mask allows no arm in row(s) {np.flatnonzero(empty).tolist()}")
         return m
 
     def decide(self, request: str | Mapping[str, Any], *, mask: Any = None) -> Decision:
@@ -316,23 +329,91 @@ class Router:
         phi = self.featurizer.transform(texts)
         with self._lock:
             m = self._check_mask(mask, len(texts), op)
-            return self._decide_locked(phi, m)
+            if self.joint.fitted:
+                return self._decide_locked(phi, m)
+            return self._decide_before_fit(phi, m, op)
 
-    def _decide_locked(self, phi: np.ndarray, mask: np.ndarray | None) -> list[Decision]:
+    def _decide_before_fit(
+        self, phi: np.ndarray, mask: np.ndarray | None, op: str
+    ) -> list[Decision]:
+        """Warm-up decisions while the PCA projection waits for its sample, then the fit."""
+        n_left = self.policy.warmup - self.policy.n_selected
+        if n_left <= 0 and len(self._warm_phi) < 2:
+            raise ValueError(
+                f"{op}: the PCA projection is not fitted; call fit_features(texts) first or "
+                "use warmup >= 2 to fit it on the warm-up queries"
+            )
+        B = phi.shape[0]
+        m = min(max(n_left, 0), B)
+        out: list[Decision] = []
+        if m:
+            part = mask if mask is None or mask.ndim == 1 else mask[:m]
+            out = self._decide_locked(phi[:m], part, raw=True)
+        if self.policy.n_selected >= self.policy.warmup:
+            self._fit_from_warmup()
+        if m < B:
+            part = mask if mask is None or mask.ndim == 1 else mask[m:]
+            out += self._decide_locked(phi[m:], part)
+        return out
+
+    def _fit_from_warmup(self) -> None:
+        """Fit PCA on the warm-up queries; replay early outcomes; convert raw pending rows."""
+        self.joint.fit(np.stack(self._warm_phi))
+        logger.info("router: PCA projection fitted on %s warm-up queries", len(self._warm_phi))
+        for phi, arm_id, reward in self._warm_updates:
+            try:
+                idx = self.arm_space.index(arm_id)
+            except KeyError:
+                continue
+            self.policy.update(self._row(phi, idx), idx, reward)
+        for p in self.store.pending.values():
+            if p.raw:
+                try:
+                    idx = self.arm_space.index(p.arm_id)
+                except KeyError:
+                    continue  # closes without an update anyway
+                x = self._row(p.x, idx)
+                x.setflags(write=False)
+                p.x, p.raw = x, False
+        self._warm_phi.clear()
+        self._warm_updates.clear()
+
+    def _row(self, phi: np.ndarray, idx: int) -> np.ndarray:
+        """The policy's row for query features ``phi`` (p,) and arm ``idx``."""
+        z1 = self.joint.transform_query(phi[None, :])
+        if self.policy.context == "query":
+            return z1[0]
+        return JointFeaturizer.combine_tiled(z1, self._psi_tiled[idx : idx + 1])[0, 0]
+
+    def _decide_locked(
+        self, phi: np.ndarray, mask: np.ndarray | None, raw: bool = False
+    ) -> list[Decision]:
         now = self.clock()
-        X = self._features(phi)
-        penalty = self._penalty()
+        if raw:
+            # Before the PCA fit the policy is in warm-up: it draws uniformly and reads no
+            # feature values, so zeros of the right shape stand in for them.
+            shape = (phi.shape[0], self.n_arms, self.d)
+            X = np.zeros(shape if self.policy.context == "joint" else shape[::2])
+            penalty = None
+        else:
+            X = self._features(phi)
+            penalty = self._penalty()
         sel = self.policy.select(X, mask, penalty, rng=self.rng)
         self.store.purge(now)
+        if raw:
+            self._warm_phi.extend(np.array(row) for row in phi)
         out = []
         for b in range(X.shape[0]):
             a = int(sel.arms[b])
-            x = np.array(X[b, a] if self.policy.context == "joint" else X[b])
+            if raw:
+                x = np.array(phi[b])
+            else:
+                x = np.array(X[b, a] if self.policy.context == "joint" else X[b])
             x.setflags(write=False)
             did = f"{self._tag}-{self._counter:x}"
             self._counter += 1
             arm = self.arm_space[a]
-            self.store.add(did, Pending(arm.id, x, now))
+            self.store.add(did, Pending(arm.id, x, now, raw=raw))
             out.append(
                 Decision(
                     did,
@@ -454,7 +535,11 @@ class Router:
             logger.info("decision %s: arm %s was removed; no update", decision_id, pending.arm_id)
             self.store.close(decision_id, reward)
             return reward
-        self.policy.update(pending.x, arm_index, reward)
+        if pending.raw:
+            # Decided before the PCA fit: learn from it once the basis exists.
+            self._warm_updates.append((pending.x, pending.arm_id, reward))
+        else:
+            self.policy.update(pending.x, arm_index, reward)
         self.store.close(decision_id, reward)
         return reward
 
