@@ -7,6 +7,10 @@ so one row costs N² comparisons but needs no sort, no scratch memory and no ato
 occurrence of an answer gets the same total, summed over the same tiles in the same order, so the
 lowest position with the largest total is the first appearance of the winning answer: the tie
 rule of the references.
+
+TODO(uniscale): the N² comparisons make the kernel compute-bound for large N (256 candidates are
+65536 comparisons a row); whether it reaches half the memory bandwidth at B = 65536, N = 64 was
+not measured (no GPU was available). A per-row sort in shared memory would scale as N log N.
 """
 
 from __future__ import annotations
