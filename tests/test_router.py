@@ -499,3 +499,32 @@ def test_restart_before_the_pca_fit(tmp_path):
     )
     assert [(d.id, d.arm_index, d.score) for d in da] == [(d.id, d.arm_index, d.score) for d in db]
     np.testing.assert_array_equal(a.policy.theta, b.policy.theta)
+
+
+class _Lengths:
+    """A custom query featurizer: two numbers per text."""
+
+    name = "lengths"
+    out_dim = 2
+
+    def config(self):
+        return {}
+
+    def transform(self, texts):
+        return np.array([[len(t) / 100.0, t.count(" ") / 20.0] for t in texts])
+
+
+def test_custom_featurizer_round_trip(tmp_path):
+    r = Router(_space(), featurizer=_Lengths(), warmup=2, seed=0)
+    _drive(r, 6)
+    r.save(tmp_path / "s")
+    with pytest.raises(StateFileError, match="unknown name 'lengths'|inconsistent"):
+        Router.load(tmp_path / "s")
+    with pytest.raises(StateFileError, match="does not match"):
+        Router.load(
+            tmp_path / "s", featurizer=_Lengths.__new__(type("X", (_Lengths,), {"name": "x"}))
+        )
+    b = Router.load(tmp_path / "s", featurizer=_Lengths())
+    assert [d.arm_index for d in _drive(r, 5, seed=4)] == [
+        d.arm_index for d in _drive(b, 5, seed=4)
+    ]

@@ -104,8 +104,10 @@ def save_router(router: Router, path: str | Path) -> None:
     logger.info("router state saved to %s", path)
 
 
-def load_router(path: str | Path, *, clock: Callable[[], float] | None = None) -> Router:
-    """Rebuild the router saved at ``path``."""
+def load_router(
+    path: str | Path, *, clock: Callable[[], float] | None = None, featurizer: Any = None
+) -> Router:
+    """Rebuild the router saved at ``path`` (``featurizer``: see :meth:`Router.load`)."""
     from uniscale.router.arms import ArmSpace
     from uniscale.router.budget import BudgetController
     from uniscale.router.decisions import DecisionStore
@@ -140,6 +142,15 @@ def load_router(path: str | Path, *, clock: Callable[[], float] | None = None) -
         return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix + ".")}
 
     try:
+        saved_feat = meta["featurizer"]
+        if featurizer is not None and (
+            getattr(featurizer, "name", None) != saved_feat["name"]
+            or getattr(featurizer, "out_dim", None) != meta["joint"]["query_dim"]
+        ):
+            raise StateFileError(
+                f"{op}: featurizer {getattr(featurizer, 'name', None)!r} does not match the saved "
+                f"{saved_feat['name']!r} with {meta['joint']['query_dim']} features"
+            )
         space = ArmSpace.from_dict(meta["arm_space"])
         policy_meta = meta["policy"]
         af = dict(meta["arm_featurizer"])
@@ -152,8 +163,8 @@ def load_router(path: str | Path, *, clock: Callable[[], float] | None = None) -
         router = Router(
             space,
             policy=policy_meta["name"],
-            featurizer=meta["featurizer"]["name"],
-            _featurizer_config=meta["featurizer"]["config"],
+            featurizer=saved_feat["name"] if featurizer is None else featurizer,
+            _featurizer_config=saved_feat["config"] if featurizer is None else None,
             reward=RewardConfig(**meta["reward"]),
             seed=meta["seed"],
             ttl_s=meta["store"]["ttl_s"],

@@ -557,11 +557,22 @@ class Router:
             save_router(self, path)
 
     @classmethod
-    def load(cls, path: str | Path, *, clock: Callable[[], float] | None = None) -> Router:
-        """Rebuild a router saved with :meth:`save`."""
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        clock: Callable[[], float] | None = None,
+        featurizer: Any = None,
+    ) -> Router:
+        """Rebuild a router saved with :meth:`save`.
+
+        ``featurizer``: pass the object again when the router was built with a custom query
+        featurizer (only the registry's are rebuilt from their saved config); its ``name`` and
+        ``out_dim`` must match the saved ones.
+        """
         from uniscale.router.persistence import load_router
 
-        return load_router(path, clock=clock)
+        return load_router(path, clock=clock, featurizer=featurizer)
 
 
 def _opt(value: float) -> float | None:
