@@ -247,6 +247,8 @@ def test_bad_decide_leaves_state_unchanged(tmp_path, mask, exc, msg):
         ({"ttl_s": 0}, ValueError),
         ({"budget": -3.0}, ValueError),
         ({"seed": "x"}, TypeError),
+        ({"dim": 1}, ValueError),
+        ({"policy": "random", "policy_kwargs": {"context": "query", "n_arms": 12}}, ValueError),
     ],
 )
 def test_bad_router_arguments(kwargs, exc):

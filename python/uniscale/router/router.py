@@ -140,6 +140,8 @@ class Router:
             raise TypeError(f"{op}: seed must be an int, got {seed!r}")
         if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not ttl_s > 0:
             raise ValueError(f"{op}: ttl_s must be a number > 0, got {ttl_s!r}")
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 2:
+            raise ValueError(f"{op}: dim must be an int >= 2, got {dim!r}")
         self.reward = resolve_reward(reward)
         if budget is not None and not isinstance(budget, BudgetConfig):
             budget = BudgetConfig(target=budget)
@@ -186,6 +188,14 @@ class Router:
                 kwargs["n_arms"] = len(arm_space)
             kwargs.update(policy_kwargs or {})
             self.policy = make_policy(policy_name, **kwargs)
+        if self.policy.context != context:
+            raise ValueError(
+                f"{op}: policy reads {self.policy.context!r} features, expected {context!r}"
+            )
+        if self.policy.n_arms is not None and self.policy.n_arms != len(arm_space):
+            raise ValueError(
+                f"{op}: policy has {self.policy.n_arms} arms, the arm space {len(arm_space)}"
+            )
         self.store = DecisionStore(ttl_s)
         self.costs = CostTracker(len(arm_space))
         self.cost_lo: float | None = self.reward.cost_lo
@@ -542,6 +552,13 @@ class Router:
             self.policy.update(pending.x, arm_index, reward)
         self.store.close(decision_id, reward)
         return reward
+
+    def __repr__(self) -> str:
+        return (
+            f"Router({len(self.arm_space)} arms, policy={self.policy.name!r}, d={self.d}, "
+            f"featurizer={self.featurizer.name!r}, decisions={self.policy.n_selected}, "
+            f"updates={self.policy.n_updates}, pending={self.n_pending})"
+        )
 
     @property
     def n_pending(self) -> int:
