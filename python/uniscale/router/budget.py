@@ -17,11 +17,14 @@ size hint ``params * n_samples`` times the median ratio observed cost / hint ove
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["BudgetConfig", "BudgetController", "CostTracker"]
 

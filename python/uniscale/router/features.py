@@ -6,10 +6,13 @@ float64; :func:`make_query_featurizer` rebuilds one from ``(name, config)`` when
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from uniscale.router.hashed import HashedFeaturizer
 from uniscale.router.minilm import MiniLMFeaturizer
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["QUERY_FEATURIZERS", "make_query_featurizer"]
 

@@ -14,10 +14,13 @@ rescaled to sum as the full weights do (so a missing part is neither a success n
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["RewardConfig", "PRESETS", "PARTS", "resolve_reward"]
 

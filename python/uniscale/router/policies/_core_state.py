@@ -7,9 +7,12 @@ opened with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["split_core_state", "join_core_state"]
 

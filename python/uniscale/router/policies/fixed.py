@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,8 @@ from uniscale.router.policies.base import (
     _check_count,
     _check_indices,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["FixedArmPolicy"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,8 @@ from uniscale.router.policies.base import (
     _check_indices,
     uniform_allowed,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["RandomPolicy"]
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
 from uniscale.router.policies.base import Selection, masked_argmax
 from uniscale.router.policies.linucb import LinUCBPolicy, _check_float
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["LinearThompsonPolicy"]
 
