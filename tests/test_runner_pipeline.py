@@ -176,3 +176,30 @@ def test_example_file_loads_for_the_readme_command() -> None:
         Path(__file__).resolve().parents[1] / "examples" / "questions.jsonl", limit=2
     )
     assert [q.id for q in qs] == ["ex01", "ex02"]
+
+
+def test_reporter_lines_carry_running_accuracy_and_cost() -> None:
+    from rich.console import Console
+
+    from uniscale.runner.report import Reporter
+
+    console = Console(width=200, record=True)
+    stats = RunStats(total=2)
+    stats.arms["m/single/"] = ArmStats(chosen=1, graded=1, correct=1, tokens=120, eflops=2e12)
+    stats.answered = 1
+    q = Question(id="q1", text="2+2?", gold="4")
+    record = {
+        "arm": "m/single/",
+        "answer": "4",
+        "correct": True,
+        "wall_s": 1.25,
+        "cost": {"prompt_tokens": 100, "completion_tokens": 20},
+    }
+    with Reporter(console, 2, show_bar=True) as reporter:
+        reporter(0, q, record, stats)
+        stats.errors = 1
+        reporter(1, Question(id="q2", text="x?", gold=None), {"error": "engine down"}, stats)
+    text = console.export_text()
+    assert "[1/2] q1: m/single/  answer=4 gold=4 right  tokens=120  1.2s" in text
+    assert "acc 100.0%  tokens/q 120  eFLOPs total 2e+12" in text
+    assert "[2/2] q2: error engine down" in text
