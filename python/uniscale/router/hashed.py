@@ -123,12 +123,12 @@ class HashedFeaturizer:
             if norm > 0:
                 row[: self.dim] = hv / norm
         n_chars = len(text)
-        letters = sum(c.isalpha() for c in text)
+        letters = sum(map(str.isalpha, text))
         row[self.dim + 0] = np.log1p(n_chars) / 8.0
         row[self.dim + 1] = np.log1p(len(tokens)) / 6.0
-        row[self.dim + 2] = sum(c.isdigit() for c in text) / max(n_chars, 1)
-        row[self.dim + 3] = sum(c.isupper() for c in text) / max(letters, 1)
-        row[self.dim + 4] = sum(c in _MATH for c in text) / max(n_chars, 1)
+        row[self.dim + 2] = sum(map(str.isdigit, text)) / max(n_chars, 1)
+        row[self.dim + 3] = sum(map(str.isupper, text)) / max(letters, 1)
+        row[self.dim + 4] = sum(map(_MATH.__contains__, text)) / max(n_chars, 1)
         row[self.dim + 5] = np.log1p(len(_NUMBER.findall(text))) / 4.0
         row[self.dim + 6] = text.count("?") / max(len(tokens), 1)
         row[self.dim + 7] = float("\\" in text or "$" in text)
