@@ -71,10 +71,25 @@ def _down_model() -> dict:
     return {"name": "down", "engine": f"openai:http://127.0.0.1:{_free_port()}/v1#x", "params": 1e9}
 
 
-def _pipeline(models: list[dict] | None = None, *, fallback: int = 0, **router_kw) -> Pipeline:
+@pytest.fixture(scope="module")
+def smol() -> Iterator[object]:
+    """One SmolLM2 engine for the module's generating tests (loading it takes seconds)."""
+    import asyncio
+
+    from uniscale.engines import get_engine
+
+    engine = get_engine("llama:smollm2-135m")
+    yield engine
+    asyncio.run(engine.aclose())
+
+
+def _pipeline(
+    models: list[dict] | None = None, *, fallback: int = 0, smol: object = None, **router_kw
+) -> Pipeline:
     router_kw.setdefault("warmup", 0)
     router = Router(_space(models or [SMOL]), reward="cost_sensitive", **router_kw)
-    return Pipeline(router=router, fallback=fallback, default_max_tokens=32)
+    engines = None if smol is None else {"smollm2-135m": smol}
+    return Pipeline(router=router, fallback=fallback, default_max_tokens=32, engines=engines)
 
 
 def _client(base: str, key: str = "unused") -> openai.OpenAI:
@@ -257,8 +272,8 @@ def test_config_validation() -> None:
 
 
 @pytest.mark.slow
-def test_chat_completion_feedback_and_metrics(tmp_path: Path) -> None:
-    pipeline = _pipeline()
+def test_chat_completion_feedback_and_metrics(smol: object) -> None:
+    pipeline = _pipeline(smol=smol)
     with serving(pipeline) as base:
         with _client(base) as client:
             raw = client.chat.completions.with_raw_response.create(
@@ -306,8 +321,8 @@ def test_chat_completion_feedback_and_metrics(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_completions_endpoint_with_model_restriction() -> None:
-    pipeline = _pipeline([_down_model(), SMOL])
+def test_completions_endpoint_with_model_restriction(smol: object) -> None:
+    pipeline = _pipeline([_down_model(), SMOL], smol=smol)
     with serving(pipeline) as base:
         with _client(base) as client:
             reply = client.completions.create(model="smollm2-135m", prompt=QUESTION, max_tokens=16)
@@ -318,9 +333,9 @@ def test_completions_endpoint_with_model_restriction() -> None:
 
 
 @pytest.mark.slow
-def test_engine_failure_falls_back_to_another_model() -> None:
+def test_engine_failure_falls_back_to_another_model(smol: object) -> None:
     # Greedy with no data ties every arm and takes the lowest index: the dead model first.
-    pipeline = _pipeline([_down_model(), SMOL], fallback=1, policy="greedy")
+    pipeline = _pipeline([_down_model(), SMOL], fallback=1, policy="greedy", smol=smol)
     with serving(pipeline) as base:
         reply = _chat(base, max_tokens=16)
         info = reply.model_extra["uniscale"]
@@ -331,9 +346,9 @@ def test_engine_failure_falls_back_to_another_model() -> None:
 
 
 @pytest.mark.slow
-def test_restart_from_snapshot(tmp_path: Path) -> None:
+def test_restart_from_snapshot(tmp_path: Path, smol: object) -> None:
     state = tmp_path / "state"
-    first = _pipeline(seed=3)
+    first = _pipeline(seed=3, smol=smol)
     with serving(first, ServeConfig(save_dir=state, snapshot_every_s=0)) as base:
         reply = _chat(base, max_tokens=16)
         did = reply.model_extra["uniscale"]["decision_id"]
@@ -345,7 +360,7 @@ def test_restart_from_snapshot(tmp_path: Path) -> None:
     assert meta["format"] == "uniscale.router"
     restored = Router.load(state)
     assert restored.policy.n_updates == first.router.policy.n_updates == 1
-    second = Pipeline(router=restored, default_max_tokens=16)
+    second = Pipeline(router=restored, default_max_tokens=16, engines={"smollm2-135m": smol})
     with serving(second) as base:
         reply = _chat(base, max_tokens=16)
         # Decision ids continue where the first server stopped.

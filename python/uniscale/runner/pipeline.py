@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,6 +179,9 @@ class Pipeline:
         Generation budget when the caller passes none.
     cost_unit : {"eflops", "tokens", "dollars", "seconds"}
         The cost the router is told about (one unit for the router's whole life).
+    engines : mapping of str to Engine, optional
+        Engines already opened, by model name; used instead of opening the model's ``engine``
+        spec. The caller owns them: :meth:`aclose` closes only the engines the pipeline opened.
 
     Notes
     -----
@@ -191,6 +194,7 @@ class Pipeline:
     fallback: int = 0
     default_max_tokens: int = 256
     cost_unit: str = "eflops"
+    engines: Mapping[str, Any] | None = None
     _engines: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _opening: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
     _open: OrderedDict[str, _Open] = field(default_factory=OrderedDict, init=False, repr=False)
@@ -216,7 +220,10 @@ class Pipeline:
             raise ValueError(
                 f"Pipeline: cost_unit must be one of {COST_UNITS}, got {self.cost_unit!r}"
             )
-        missing = [m for m in self.model_names() if not self._model_entry(m).engine]
+        given = set(self.engines or ())
+        missing = [
+            m for m in self.model_names() if not self._model_entry(m).engine and m not in given
+        ]
         if missing:
             raise ValueError(
                 f"Pipeline: models {missing} have no engine spec; give each model an 'engine:' "
@@ -260,6 +267,8 @@ class Pipeline:
         Opening may load a model file for seconds; it runs in a worker thread so that a server
         keeps answering other requests, and once per model even when requests race for it.
         """
+        if self.engines is not None and model in self.engines:
+            return self.engines[model]
         engine = self._engines.get(model)
         if engine is not None:
             return engine
@@ -467,7 +476,7 @@ class Pipeline:
         self.router.save(directory)
 
     async def aclose(self) -> None:
-        """Close every engine opened so far."""
+        """Close every engine the pipeline opened (not those passed in ``engines``)."""
         engines, self._engines = self._engines, {}
         for model, engine in engines.items():
             try:
