@@ -2,6 +2,17 @@
 
 ``Router.decide(request) -> Decision`` and ``Router.feedback(decision_id, ...)`` are what a server
 embeds; :mod:`uniscale.router.policies` is the lower-level array interface replay drives directly.
+
+Example::
+
+    from uniscale.router import ArmSpace, Router
+
+    router = Router(ArmSpace.from_file("arms.yaml"), reward="cost_sensitive", seed=0)
+    d = router.decide("What is 17 * 23?", mask=router.mask(models=["qwen3-4b", "qwen3-8b"]))
+    ...  # run d.arm (d.arm.model, d.arm.kind, d.arm.params)
+    router.feedback(d.id, cost=1.3e12)                    # now
+    router.feedback(d.id, correct=True, verifier=0.9)     # later: completes, updates once
+    router.save("state/")                                 # Router.load("state/") resumes exactly
 """
 
 from __future__ import annotations
