@@ -546,3 +546,16 @@ def test_router_with_minilm_features_round_trip(tmp_path):
     assert b.featurizer.name == "minilm" and b.featurizer.backend == "torch"
     da, db = _drive(a, 4, seed=1), _drive(b, 4, seed=1)
     assert [(d.arm_index, d.score) for d in da] == [(d.arm_index, d.score) for d in db]
+
+
+def test_mask_by_expected_cost():
+    r = Router(_small_space(), warmup=0, seed=0, policy="random")
+    assert r.mask(max_cost=0.1).all()  # nothing observed yet: every arm passes
+    for _ in range(40):
+        d = r.decide("q")
+        r.feedback(d.id, correct=True, verifier=1.0, cost=SIZES[d.arm_index])
+    np.testing.assert_allclose(r.expected_costs(), SIZES)
+    np.testing.assert_array_equal(r.mask(max_cost=5.0), [True, True, False, False])
+    np.testing.assert_array_equal(r.mask(max_cost=5.0, models=["m2"]), [False, True, False, False])
+    with pytest.raises(ValueError, match="max_cost"):
+        r.mask(max_cost=-1.0)

@@ -263,9 +263,27 @@ class Router:
             logger.info("router: removed arm %s (index %s)", arm_id, index)
             return index
 
-    def mask(self, **kwargs: Any) -> np.ndarray:
-        """Shortcut for :meth:`ArmSpace.mask`."""
-        return self.arm_space.mask(**kwargs)
+    def expected_costs(self) -> np.ndarray:
+        """Expected raw cost per arm, float64 (K,): the mean observed cost, or for an arm not
+        observed yet its size hint scaled by the observed cost/hint ratio; NaN before any cost
+        was observed (see :mod:`uniscale.router.budget`)."""
+        with self._lock:
+            return self.costs.expected(self._hints)
+
+    def mask(self, *, max_cost: float | None = None, **kwargs: Any) -> np.ndarray:
+        """Bool (K,) allowed arms: :meth:`ArmSpace.mask` (``models``, ``strategies``, ``kinds``,
+        ``exclude``, ``max_samples``) and, with ``max_cost``, only arms whose expected cost
+        (:meth:`expected_costs`) is at most ``max_cost`` (a per-request budget; every arm passes
+        while no cost has been observed). May allow nothing: check before ``decide``."""
+        m = self.arm_space.mask(**kwargs)
+        if max_cost is not None:
+            if isinstance(max_cost, bool) or not isinstance(max_cost, (int, float)):
+                raise TypeError(f"Router.mask: max_cost must be a number, got {max_cost!r}")
+            if not np.isfinite(max_cost) or max_cost < 0:
+                raise ValueError(f"Router.mask: max_cost must be finite and >= 0, got {max_cost!r}")
+            expected = self.expected_costs()
+            m &= np.isnan(expected) | (expected <= max_cost)
+        return m
 
     def fit_features(self, texts: Sequence[str]) -> None:
         """Fit the PCA query reduction on sample texts (``projection="pca"``), before learning."""
