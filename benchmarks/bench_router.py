@@ -71,6 +71,7 @@ def timeit(fn: Callable[[], object], repeats: int, warmup: int) -> dict[str, flo
         "p50_us": float(np.percentile(t, 50)),
         "p99_us": float(np.percentile(t, 99)),
         "mean_us": float(t.mean()),
+        "min_us": float(t.min()),
         "n": repeats,
     }
 
@@ -126,7 +127,10 @@ def main() -> None:
 
     def record(provider: str, stats: dict[str, float], **extra: object) -> None:
         rows.append({"provider": provider, **stats, **extra})
-        print(f"{provider:34s} p50 {stats['p50_us']:10.1f} us   p99 {stats['p99_us']:10.1f} us")
+        print(
+            f"{provider:40s} p50 {stats['p50_us']:10.1f} us   p99 {stats['p99_us']:10.1f} us"
+            f"   min {stats['min_us']:10.1f} us"
+        )
 
     texts = [q + f" #{i}" for i, q in enumerate(QUESTIONS * 4)]
     counter = {"i": 0}
