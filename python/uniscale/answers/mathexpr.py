@@ -89,8 +89,8 @@ def extract_math(text: str) -> str | None:
     hashes = _HASHES.findall(text)
     if hashes and hashes[-1].strip():
         answer = hashes[-1].strip().rstrip(_TRAILING)
-        # "#### $1,000" -> "1000"; anything that is not a plain number stays as written.
-        return number_text(answer) or answer
+        # "#### $1,000" -> "1000"; otherwise the expression math-verify finds in the line.
+        return number_text(answer) or _clean_statement(answer) or answer
     statements = _STATEMENT.findall(text)
     if statements:
         answer = _clean_statement(statements[-1])
