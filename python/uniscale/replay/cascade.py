@@ -3,6 +3,10 @@
 Every query goes to the weak arm (a cheap model voting over n samples); when the share of votes
 behind its answer is below ``threshold``, the query is sent again to the strong arm, whose answer
 is kept. The cost is the weak call plus, when escalated, the strong call.
+
+TODO(uniscale): the MoT paper's best weak step votes over CoT and PoT samples together
+(MoT-1D-Vote); here the weak arm votes within one configuration, because the sampled outcomes
+keep each arm's vote, not its drawn samples.
 """
 
 from __future__ import annotations

@@ -138,6 +138,9 @@ def joint_features(
 
     With ``projection="pca"`` the reduction is fitted on the query texts' features (no outcome
     is used), which is what an operator can do with a sample of past traffic.
+
+    TODO(uniscale): in held-out mode the PCA still sees the texts of the held-out half (never
+    their outcomes); fitting it per seed on the learning half would remove that transductive step.
     """
     from uniscale.router.joint import JointFeaturizer
 

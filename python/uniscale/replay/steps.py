@@ -137,7 +137,7 @@ class PlayLog:
     ----------
     name : str
     arms : int64 (T,)
-        Chosen arm per step; -1 where the action is not a single arm (the cascade).
+        Chosen arm per step (for the cascade: the arm whose answer was kept).
     reward, dollars, tokens, eflops : float64 (T,)
     correct : bool (T,)
     """
