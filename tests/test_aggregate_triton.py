@@ -256,6 +256,19 @@ def test_kernel_outputs_move_when_inputs_move():
 
 
 @interpreted
+def test_kernels_on_empty_batches_and_rows_without_candidates():
+    for b, n in ((0, 5), (3, 0)):
+        r = agg.majority_vote(torch.zeros((b, n), dtype=torch.int64), backend="triton")
+        assert r.winner.tolist() == [-1] * b and r.count.tolist() == [0] * b
+        w = agg.weighted_vote(
+            torch.zeros((b, n), dtype=torch.int64), torch.zeros((b, n)), backend="triton"
+        )
+        assert w.winner.tolist() == [-1] * b and w.share.tolist() == [0.0] * b
+        best = agg.best_of_n(torch.zeros((b, n)), backend="triton")
+        assert best.index.tolist() == [-1] * b and bool(best.score.isnan().all())
+
+
+@interpreted
 def test_numpy_input_through_triton_returns_numpy():
     r = agg.majority_vote(np.array([[4, 4, 1]]), backend="triton")
     assert isinstance(r.winner, np.ndarray) and r.winner[0] == 4 and r.count[0] == 2
