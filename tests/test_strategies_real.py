@@ -142,10 +142,10 @@ def test_n_samples_cost_about_n_times_one(smol) -> None:
 
 def test_early_exit_does_not_raise_cost(smol) -> None:
     [question] = _first("gsm8k/test.jsonl", "question")
-    base = BeamSearch(qp=3, cp=2, bs=1, max_depth=4, step_tokens=16)
-    fast = BeamSearch(qp=3, cp=2, bs=1, max_depth=4, step_tokens=16, early_exit=True)
-    slow_res = run(base.run(question, smol, max_tokens=48, seed=5))
-    fast_res = run(fast.run(question, smol, max_tokens=48, seed=5))
+    base = BeamSearch(qp=2, cp=2, bs=1, max_depth=3, step_tokens=12)
+    fast = BeamSearch(qp=2, cp=2, bs=1, max_depth=3, step_tokens=12, early_exit=True)
+    slow_res = run(base.run(question, smol, max_tokens=32, seed=5))
+    fast_res = run(fast.run(question, smol, max_tokens=32, seed=5))
     assert fast_res.cost.eflops <= slow_res.cost.eflops
     assert fast_res.cost.completion_tokens <= slow_res.cost.completion_tokens
 
