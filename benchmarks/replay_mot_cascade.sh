@@ -9,8 +9,12 @@ data="${1:-$here/../shared/data/mot_cascade}"
 out="${2:-$here/benchmarks/results/replay}"
 py="${PYTHON:-python}"
 common=(--seeds 10 --out "$out" --no-progress -q)
-date_cascade=(--cascade-weak 'gpt-3.5-turbo|cot|1|sampling|n=10'
+# MoT cascade: the weak step votes over CoT and PoT samples of gpt-3.5-turbo together (MoT-1D
+# vote), on GSM8K over Llama-2-13B's two PoT prompt sets (the only representation recorded).
+date_cascade=(--cascade-weak 'gpt-3.5-turbo|cot|1|sampling|n=5+gpt-3.5-turbo|pot|1|sampling|n=5'
               --cascade-strong 'gpt-4|cot|1|sampling|n=1')
+gsm_cascade=(--cascade-weak 'llama-2-13b|pot|1|sampling|n=5+llama-2-13b|pot|2|sampling|n=5'
+             --cascade-strong 'gpt-4|cot|1|greedy|n=1')
 date_frontier=(--budget 0.0005,0.001,0.002,0.004,0.008 --cost-weights 0,0.2,0.4,0.6,0.8)
 gsm_frontier=(--budget 0.003,0.01,0.02,0.04 --cost-weights 0,0.2,0.4,0.6,0.8)
 
@@ -23,6 +27,6 @@ for preset in cost_sensitive quality_priority; do
     "${date_cascade[@]}" "${common[@]}" --stem "date_${preset}_heldout"
   for passes in 1 3; do
     "$py" -m uniscale.replay "$data" --task gsm8k --preset "$preset" --passes "$passes" \
-      "${gsm_frontier[@]}" "${common[@]}" --stem "gsm8k_${preset}_p${passes}"
+      "${gsm_cascade[@]}" "${gsm_frontier[@]}" "${common[@]}" --stem "gsm8k_${preset}_p${passes}"
   done
 done

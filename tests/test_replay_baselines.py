@@ -172,3 +172,35 @@ def test_summaries_pair_regret_per_seed(setup):
     assert np.all(np.diff(s["a"].curve_oracle) >= -1e-12)
     with pytest.raises(ValueError, match="reference policy"):
         summarize([{"a": runs[0]["a"]}], [tables[0].stream.evaluate])
+
+
+def test_mixed_vote_cascade(setup):
+    from uniscale.replay.outcomes import vote_mixture
+
+    tr, arms, out, _, norm, tables = setup
+    arrays = TraceArrays.from_trace(tr)
+    a, b = 1, 5  # small|a n=3 and small|b n=3
+    assert arms[a].n == arms[b].n == 3 and arms[a].config_id != arms[b].config_id
+    trials = [tuple(t) for t in out.trials.tolist()]
+    correct, agree = vote_mixture(arrays, [arms[a], arms[b]], trials)
+    # the parts draw what the arms draw: one part alone votes exactly like its arm
+    c1, g1 = vote_mixture(arrays, [arms[a]], trials)
+    assert np.array_equal(c1, out.correct[..., a]) and np.allclose(g1, out.agreement[..., a])
+    # six votes of shared answer ids: agreement is a multiple of 1/6 (or of 1/5, 1/4 ... when
+    # some samples lack an answer), never above 1
+    assert np.all((agree > 0) & (agree <= 1))
+    t = tables[0]
+    rows = t.stream.trial_rows(out.trials)
+    q = t.stream.queries
+    wv = (correct[rows, q], agree[rows, q], np.zeros(t.n_steps))
+    strong = len(arms) - 1
+    log, share = cascade(
+        t, [a, b], strong, 0.9, weights=W, cost_unit="dollars", normalizer=norm, weak_vote=wv
+    )
+    esc = wv[1] < 0.9
+    assert share == pytest.approx(esc.mean())
+    assert np.array_equal(log.correct, np.where(esc, t.correct[:, strong], wv[0]))
+    want = t.costs["dollars"][:, a] + t.costs["dollars"][:, b] + esc * t.costs["dollars"][:, strong]
+    assert np.allclose(log.dollars, want)
+    with pytest.raises(ValueError, match="weak_vote"):
+        cascade(t, [a, b], strong, 0.9, weights=W, cost_unit="dollars", normalizer=norm)

@@ -152,3 +152,28 @@ def test_cli_errors(tmp_path, capsys):
     assert build_parser().parse_args(["x", "--seeds", "3"]).seeds == (0, 1, 2)
     assert math.isfinite(build_parser().parse_args(["x", "--budget", "0.1,0.2"]).budget[1])
     assert np.array_equal(build_parser().parse_args(["x"]).seeds, tuple(range(10)))
+
+
+def test_mixed_vote_cascade_runs():
+    r = run_replay(
+        make_trace(12, seed=3),
+        ReplayConfig(
+            seeds=(0, 1),
+            warmup=2,
+            policies=("cascade",),
+            cascade_thresholds=(1.0,),
+            cascade_weak="small|a|n=3+small|b|n=3",
+            cascade_strong="big|a|n=1",
+        ),
+    )
+    assert r.info["cascade_weak"] == "small|a|n=3 + small|b|n=3"
+    assert 0.0 < r.info["cascade_escalation"]["cascade@1"] <= 1.0
+    assert (
+        r.summaries["cascade@1"].figures["reward"].mean
+        <= r.summaries["oracle"].figures["reward"].mean
+    )
+    with pytest.raises(ValueError, match="no arm named"):
+        run_replay(
+            make_trace(4),
+            ReplayConfig(seeds=(0,), policies=("cascade",), cascade_weak="small|a|n=3+nope"),
+        )

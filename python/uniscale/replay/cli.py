@@ -133,7 +133,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--target-dim", type=int, default=128, help="joint feature dimension target")
     p.add_argument("--projection", choices=("pca", "random"), default="pca")
     p.add_argument("--tts-model", default=None, help="model of the TTS-only subspace")
-    p.add_argument("--cascade-weak", default=None, help="weak arm name of the cascade")
+    p.add_argument(
+        "--cascade-weak",
+        default=None,
+        help="weak arm name of the cascade; several joined by + vote together (MoT mixed vote)",
+    )
     p.add_argument("--cascade-strong", default=None, help="strong arm name of the cascade")
     p.add_argument("--cascade-thresholds", type=_floats, default=(0.6, 0.8, 1.0))
     p.add_argument(

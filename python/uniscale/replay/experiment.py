@@ -46,7 +46,12 @@ from uniscale.replay.features import (
 from uniscale.replay.hindsight import best_fixed_arm, oracle, play_fixed
 from uniscale.replay.knn import knn_router
 from uniscale.replay.metrics import PolicySummary, summarize
-from uniscale.replay.outcomes import SampledOutcomes, TraceArrays, sample_outcomes
+from uniscale.replay.outcomes import (
+    SampledOutcomes,
+    TraceArrays,
+    sample_outcomes,
+    vote_mixture,
+)
 from uniscale.replay.steps import PlayLog, RewardWeights, StepTable
 from uniscale.replay.streams import MODES, make_streams, stream_trials
 from uniscale.replay.trace import Trace
@@ -98,7 +103,8 @@ class ReplayConfig:
     knn_k, knn_train_fraction : the k-NN router.
     cascade_weak, cascade_strong : arm names (``ReplayArm.name``) or None for the defaults
         (weak: the cheapest model's first sampling config at its largest n ≤ 10; strong: the
-        dearest model's first config at n = 1).
+        dearest model's first config at n = 1). Several weak arm names joined by ``+`` vote
+        together (the MoT mixed vote, e.g. a CoT and a PoT arm of one model).
     cascade_thresholds : agreement thresholds; one cascade policy each.
     budgets : target mean costs per query (``cost_unit``); one budget-mode run each (it learns
         from the quality-only reward, see :mod:`uniscale.replay.budget`).
@@ -316,12 +322,21 @@ def run_replay(
     d = X.shape[2]
     routing = routing_only(arms)
     tts, tts_model = tts_only(arms, cfg.tts_model)
+    mix = None
     if "cascade" in cfg.policies:
         weak, strong = _default_cascade(arms, exp_cost)
+        weak_parts = [weak]
         if cfg.cascade_weak is not None:
-            weak = _arm_by_name(arms, cfg.cascade_weak)
+            weak_parts = [_arm_by_name(arms, nm.strip()) for nm in cfg.cascade_weak.split("+")]
         if cfg.cascade_strong is not None:
             strong = _arm_by_name(arms, cfg.cascade_strong)
+        if len(weak_parts) > 1:
+            if cfg.verifier == "scores":
+                raise ValueError(
+                    "run_replay: a mixed-vote cascade has no verifier score; use "
+                    "verifier='none' or 'agreement'"
+                )
+            mix = vote_mixture(arrays, [arms[k] for k in weak_parts], trials)
     weights = cfg.reward_weights
     sweep_weights = {w: RewardWeights((1 - w) / 2, (1 - w) / 2, w) for w in cfg.cost_weights}
 
@@ -357,16 +372,23 @@ def run_replay(
                 table, phi, k=cfg.knn_k, train_fraction=cfg.knn_train_fraction, seed=st.seed
             )
         if "cascade" in cfg.policies:
+            weak_vote = None
+            if mix is not None:
+                rows = st.trial_rows(outcomes.trials)
+                mc, ma = mix[0][rows, st.queries], mix[1][rows, st.queries]
+                mv = ma.astype(np.float64) if cfg.verifier == "agreement" else np.zeros(ma.shape)
+                weak_vote = (mc, ma, mv)
             for tau in cfg.cascade_thresholds:
                 nm = f"cascade@{tau:g}"
                 logs[nm], share = cascade(
                     table,
-                    weak,
+                    weak_parts,
                     strong,
                     tau,
                     weights=weights,
                     cost_unit=cfg.cost_unit,
                     normalizer=normalizer,
+                    weak_vote=weak_vote,
                     name=nm,
                 )
                 escalation.setdefault(nm, []).append(share)
@@ -439,7 +461,7 @@ def run_replay(
         "normalizer": [normalizer.lo, normalizer.hi],
     }
     if "cascade" in cfg.policies:
-        info["cascade_weak"] = arms[weak].name
+        info["cascade_weak"] = " + ".join(arms[k].name for k in weak_parts)
         info["cascade_strong"] = arms[strong].name
         info["cascade_escalation"] = {k: float(np.mean(v)) for k, v in escalation.items()}
     return ReplayResult(cfg, trace.task, Q, arms, summaries, fixed, frontier, info)

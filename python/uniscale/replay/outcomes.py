@@ -26,7 +26,7 @@ from uniscale.replay.trace import Trace
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SampledOutcomes", "TraceArrays", "answer_key", "sample_outcomes"]
+__all__ = ["SampledOutcomes", "TraceArrays", "answer_key", "sample_outcomes", "vote_mixture"]
 
 
 def answer_key(answer: str | None, kind: str) -> str | None:
@@ -240,16 +240,7 @@ def sample_outcomes(
 
     if not arms:
         raise ValueError("sample_outcomes: arms must not be empty")
-    tr = np.asarray(list(trials), dtype=np.int64)
-    if tr.ndim != 2 or tr.shape[1] != 2 or tr.shape[0] == 0:
-        raise ValueError(
-            f"sample_outcomes: trials must be a non-empty list of (seed, pass) "
-            f"pairs, got shape {tr.shape}"
-        )
-    if np.any(tr < 0):
-        raise ValueError("sample_outcomes: seeds and passes must be >= 0")
-    if len({tuple(t) for t in tr.tolist()}) != len(tr):
-        raise ValueError("sample_outcomes: trials must be distinct (seed, pass) pairs")
+    tr = _check_trials("sample_outcomes", trials)
     cidx = [arrays.config_index(a.config_id) for a in arms]
     R, Q, K = tr.shape[0], arrays.n_queries, len(arms)
     correct = np.zeros((R, Q, K), dtype=bool)
@@ -263,23 +254,15 @@ def sample_outcomes(
     prompt = arrays.prompt_tokens[:, cidx].copy()
     qrow = np.arange(Q)[None, :, None]
     for k, (arm, ci) in enumerate(zip(arms, cidx, strict=True)):
-        ids, corr, toks = arrays.ids[ci], arrays.correct[ci], arrays.tokens[ci]
         scores = arrays.scores[ci]
-        M = ids.shape[1]
-        cnt = arrays.count[:, ci]
-        n = min(arm.n, M)
-        u = np.stack([_rng(s, p, arm.config_id, arm.n).random((Q, M)) for s, p in tr])
-        u[:, np.arange(M)[None, :] >= cnt[:, None]] = 2.0  # padding sorts last
-        order = np.argsort(u, axis=2, kind="stable")[:, :, :n]  # (R, Q, n)
-        real = order < cnt[None, :, None]
-        d_ids = np.where(real, ids[qrow, order], -1)
+        order, real, d_ids, d_corr, d_tok = _draw(arrays, ci, arm, tr)
+        n = order.shape[2]
         valid = d_ids >= 0
         labels = _first_position_labels(d_ids.reshape(R * Q, n))
         vote = majority_vote(labels, valid.reshape(R * Q, n))
         winner = np.asarray(vote.winner).reshape(R, Q)
         has = winner >= 0
         w = np.where(has, winner, 0)[..., None]
-        d_corr = corr[qrow, order] & real
         correct[:, :, k] = has & np.take_along_axis(d_corr, w, axis=2)[..., 0]
         agreement[:, :, k] = np.asarray(vote.agreement, dtype=np.float32).reshape(R, Q)
         if verifier is not None and scores is not None:
@@ -287,7 +270,6 @@ def sample_outcomes(
             behind = valid & (lab == w)
             sc = np.where(behind, np.nan_to_num(scores[qrow, order]), 0.0)
             verifier[:, :, k] = np.where(has, sc.sum(2) / np.maximum(behind.sum(2), 1), 0.0)
-        d_tok = np.where(real, toks[qrow, order], 0)
         used[:, :, k] = real.sum(axis=2)
         out_tokens[:, :, k] = d_tok.sum(axis=2)
         max_tokens[:, :, k] = d_tok.max(axis=2)
@@ -297,3 +279,79 @@ def sample_outcomes(
     return SampledOutcomes(
         tr, correct, agreement, verifier, used, out_tokens, max_tokens, sq_tokens, prompt
     )
+
+
+def _check_trials(op: str, trials: Sequence[tuple[int, int]]) -> np.ndarray:
+    tr = np.asarray(list(trials), dtype=np.int64)
+    if tr.ndim != 2 or tr.shape[1] != 2 or tr.shape[0] == 0:
+        raise ValueError(
+            f"{op}: trials must be a non-empty list of (seed, pass) pairs, got shape {tr.shape}"
+        )
+    if np.any(tr < 0):
+        raise ValueError(f"{op}: seeds and passes must be >= 0")
+    if len({tuple(t) for t in tr.tolist()}) != len(tr):
+        raise ValueError(f"{op}: trials must be distinct (seed, pass) pairs")
+    return tr
+
+
+def _draw(
+    arrays: TraceArrays, ci: int, arm: ReplayArm, tr: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One arm's draws in every trial: (order, real, ids, correct, tokens), each (R, Q, n).
+
+    ``order`` holds sample positions; ``real`` is False where the query recorded fewer than n
+    samples (then ids are -1, correct False and tokens 0).
+    """
+    ids, corr, toks = arrays.ids[ci], arrays.correct[ci], arrays.tokens[ci]
+    Q, M = ids.shape
+    cnt = arrays.count[:, ci]
+    n = min(arm.n, M)
+    u = np.stack([_rng(s, p, arm.config_id, arm.n).random((Q, M)) for s, p in tr])
+    u[:, np.arange(M)[None, :] >= cnt[:, None]] = 2.0  # padding sorts last
+    order = np.argsort(u, axis=2, kind="stable")[:, :, :n]  # (R, Q, n)
+    real = order < cnt[None, :, None]
+    qrow = np.arange(Q)[None, :, None]
+    d_ids = np.where(real, ids[qrow, order], -1)
+    d_corr = corr[qrow, order] & real
+    d_tok = np.where(real, toks[qrow, order], 0)
+    return order, real, d_ids, d_corr, d_tok
+
+
+def vote_mixture(
+    arrays: TraceArrays, parts: Sequence[ReplayArm], trials: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """One majority vote over the samples of several arms together (the MoT "mixed" vote).
+
+    Each part draws exactly the samples it draws as an arm of :func:`sample_outcomes` in the same
+    trial (same seeding), so the cost of the mixture is the sum of its parts' costs there.
+
+    Parameters
+    ----------
+    arrays : TraceArrays
+    parts : sequence of ReplayArm
+        At least one; answers vote together across them (answer ids are shared per query).
+    trials : sequence of (seed, pass)
+
+    Returns
+    -------
+    (correct, agreement)
+        bool (R, Q) and float32 (R, Q), as in :class:`SampledOutcomes`.
+    """
+    from uniscale.aggregate import majority_vote
+
+    if not parts:
+        raise ValueError("vote_mixture: parts must not be empty")
+    tr = _check_trials("vote_mixture", trials)
+    drawn = [_draw(arrays, arrays.config_index(a.config_id), a, tr) for a in parts]
+    d_ids = np.concatenate([d[2] for d in drawn], axis=2)
+    d_corr = np.concatenate([d[3] for d in drawn], axis=2)
+    R, Q, n = d_ids.shape
+    valid = d_ids >= 0
+    labels = _first_position_labels(d_ids.reshape(R * Q, n))
+    vote = majority_vote(labels, valid.reshape(R * Q, n))
+    winner = np.asarray(vote.winner).reshape(R, Q)
+    has = winner >= 0
+    w = np.where(has, winner, 0)[..., None]
+    correct = has & np.take_along_axis(d_corr, w, axis=2)[..., 0]
+    agreement = np.asarray(vote.agreement, dtype=np.float32).reshape(R, Q)
+    return correct, agreement
