@@ -177,3 +177,13 @@ def test_mixed_vote_cascade_runs():
             make_trace(4),
             ReplayConfig(seeds=(0,), policies=("cascade",), cascade_weak="small|a|n=3+nope"),
         )
+
+
+def test_report_without_matplotlib(result, tmp_path, monkeypatch, caplog):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    paths = write_report(result, tmp_path, stem="noplot")
+    assert set(paths) == {"markdown", "json"}
+    assert not list(tmp_path.glob("*.png"))
+    assert "matplotlib is not installed" in caplog.text

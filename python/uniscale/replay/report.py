@@ -245,25 +245,30 @@ def write_report(
     command: str | None = None,
     title: str | None = None,
 ) -> dict[str, Path]:
-    """Write the markdown table, the JSON and the two PNG plots; returns their paths."""
+    """Write the markdown table, the JSON and the two PNG plots; returns their paths.
+
+    Without matplotlib (the ``plot`` extra) the plots are skipped with a warning and only the
+    table and the JSON are written; the returned dict then lacks the PNG entries.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "markdown": out / f"{stem}.md",
-        "json": out / f"{stem}.json",
-        "regret_png": out / f"{stem}_regret.png",
-        "cost_png": out / f"{stem}_cost_accuracy.png",
-    }
+    paths = {"markdown": out / f"{stem}.md", "json": out / f"{stem}.json"}
     paths["markdown"].write_text(
         markdown_table(result, title=title, command=command), encoding="utf-8"
     )
     paths["json"].write_text(
         json.dumps(result_to_json(result, command=command), indent=1), encoding="utf-8"
     )
-    plot_regret(result, paths["regret_png"])
-    plot_cost_accuracy(
-        result,
-        paths["cost_png"],
-        result.config.cost_unit if result.config.cost_unit != "eflops" else "eflops",
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        logger.warning(
+            "write_report: matplotlib is not installed (pip install 'uniscale[plot]'); "
+            "no plots written"
+        )
+        return paths
+    paths["regret_png"] = plot_regret(result, out / f"{stem}_regret.png")
+    paths["cost_png"] = plot_cost_accuracy(
+        result, out / f"{stem}_cost_accuracy.png", result.config.cost_unit
     )
     return paths
