@@ -14,8 +14,9 @@ One run measures, for the shared model (X of shape (B, K, d)) and the disjoint m
 and, per (K, d), the update throughput (batched and one observation per call).
 
 Flops per decision batch are counted as 2 B K d^2 (the X A^{-1} product; the mean and the row
-dot products add 4 B K d, left out). A provider whose arrays would pass ``--max-gib`` is skipped
-and listed as such. Timings are medians and 99th percentiles over repeated calls after warm-up;
+dot products add 4 B K d, left out). A provider whose arrays would pass ``--max-gib``, or whose
+call would take longer than ``--max-call-s`` judging from the previous B, is skipped and listed
+as such. Timings are medians and 99th percentiles over repeated calls after warm-up;
 every record carries the machine, the git commit and the load average.
 
 Examples
@@ -196,6 +197,11 @@ def mabwiser_bytes(mab) -> int:
     return total
 
 
+# (model, provider, dtype, K, d) -> (B, seconds per call) of the last measurement, to skip calls
+# that would take longer than --max-call-s at the next, larger B.
+_LAST: dict[tuple, tuple[int, float]] = {}
+
+
 def run_scoring(args, model: str, dtype: str, K: int, d: int, B: int, rng, providers
                 ) -> list[Record]:
     s = np.dtype(dtype).itemsize
@@ -222,6 +228,15 @@ def run_scoring(args, model: str, dtype: str, K: int, d: int, B: int, rng, provi
             rec.status = f"skipped: needs ~{mem[prov] / GIB:.1f} GiB > {args.max_gib:g} GiB"
             out.append(rec)
             continue
+        key = (model, prov, dtype, K, d)
+        if key in _LAST:
+            prev_B, prev_s = _LAST[key]
+            guess = prev_s * B / prev_B
+            if guess > args.max_call_s:
+                rec.status = (f"skipped: ~{guess:.0f} s per call expected (from B={prev_B}) "
+                              f"> {args.max_call_s:g} s")
+                out.append(rec)
+                continue
         gc.collect()
         if prov == "matmul":
             if model == "shared":
@@ -267,6 +282,8 @@ def run_scoring(args, model: str, dtype: str, K: int, d: int, B: int, rng, provi
                 rec.state_bytes = mabwiser_bytes(m)
             fill(rec, measure(fn, args.budget), flops)
             del m, Xq, fn
+        if rec.call_us_p50 is not None:
+            _LAST[key] = (B, rec.call_us_p50 * 1e-6)
         out.append(rec)
     for rec in out:
         if rec.gflops is not None and matmul_gflops:
@@ -385,6 +402,66 @@ def markdown(info: dict, recs: list[Record], ups: list[UpdateRecord], command: s
     return "\n".join(lines) + "\n"
 
 
+def _find(recs: list[Record], **kw) -> Record | None:
+    for r in recs:
+        if r.status == "ok" and all(getattr(r, k) == v for k, v in kw.items()):
+            return r
+    return None
+
+
+def targets(recs: list[Record], ups: list[UpdateRecord]) -> str:
+    """The issue's four targets, each stated as met or not with the measured value."""
+    lines = ["## Targets", "", "| target | measured | met? |", "|---|---|---|"]
+
+    def row(name: str, value: str, ok: bool | None) -> None:
+        verdict = "not measured" if ok is None else ("met" if ok else "NOT met")
+        lines.append(f"| {name} | {value} | {verdict} |")
+
+    for model, K, d in [("shared", 168, 64), ("disjoint", 168, 64)]:
+        r = _find(recs, model=model, provider="core", dtype="float64", K=K, d=d, B=1)
+        row(f"one decision ≤ 30 µs p50 ({model}, K={K}, d={d}, float64)",
+            f"{fmt(r.call_us_p50)} µs p50 (p99 {fmt(r.call_us_p99)})" if r else "–",
+            None if r is None else r.call_us_p50 <= 30)
+    for model in ("shared", "disjoint"):
+        for dtype in ("float64", "float32"):
+            rs = [r for r in recs if r.status == "ok" and r.model == model and r.dtype == dtype
+                  and r.provider == "core" and r.B == 1024 and r.ratio_to_matmul is not None]
+            if not rs:
+                row(f"B = 1024 scoring ≥ 50 % of matmul GFLOP/s ({model}, {dtype})", "–", None)
+                continue
+            worst = min(rs, key=lambda r: r.ratio_to_matmul)
+            best = max(rs, key=lambda r: r.ratio_to_matmul)
+            met = sum(r.ratio_to_matmul >= 0.5 for r in rs)
+            row(f"B = 1024 scoring ≥ 50 % of matmul GFLOP/s ({model}, {dtype})",
+                f"{met} of {len(rs)} (K, d) cells; ratio {worst.ratio_to_matmul:.2f} "
+                f"(K={worst.K}, d={worst.d}) to {best.ratio_to_matmul:.2f} "
+                f"(K={best.K}, d={best.d})", met == len(rs))
+    for model in ("shared", "disjoint"):
+        pairs = []
+        for r in recs:
+            if (r.status == "ok" and r.model == model and r.provider == "core" and r.B == 64
+                    and r.dtype == "float64"):
+                ref = _find(recs, model=model, provider="reference", dtype="float64", K=r.K,
+                            d=r.d, B=64)
+                if ref:
+                    pairs.append((ref.call_us_p50 / r.call_us_p50, r))
+        if pairs:
+            worst = min(pairs, key=lambda p: p[0])
+            met = sum(p[0] >= 2 for p in pairs)
+            row(f"≥ 2× the numpy reference at B = 64, float64 ({model})",
+                f"{met} of {len(pairs)} cells; speed-up {worst[0]:.1f}× (K={worst[1].K}, "
+                f"d={worst[1].d}) to {max(p[0] for p in pairs):.1f}×", met == len(pairs))
+    for model in ("shared", "disjoint"):
+        us = [u for u in ups if u.status == "ok" and u.model == model and u.provider == "core"
+              and u.d == 64 and u.batch > 1]
+        if us:
+            lo = min(us, key=lambda u: u.updates_per_s)
+            row(f"≥ 500 000 updates/s at d = 64, batched ({model})",
+                f"{fmt(lo.updates_per_s)} /s wall (K={lo.K}); "
+                f"{fmt(lo.updates_per_cpu_s)} per CPU-second", lo.updates_per_s >= 5e5)
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small grid, short budgets (a smoke run)")
@@ -397,13 +474,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--B", default="1,64,1024")
     p.add_argument("--budget", type=float, default=0.25, help="seconds of calls per measurement")
     p.add_argument("--max-gib", type=float, default=2.0, help="skip providers needing more")
+    p.add_argument("--max-call-s", type=float, default=8.0,
+                   help="skip a provider where one call would take longer (from the last B)")
     p.add_argument("--update-batch", type=int, default=4096)
     p.add_argument("--single-updates", type=int, default=2000,
                    help="most one-observation update calls per measurement")
     p.add_argument("--json", type=Path, help="write the records here")
     p.add_argument("--md", type=Path, help="write markdown tables here")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--render", type=Path, help="only re-render the markdown of a --json file")
     args = p.parse_args(argv)
+    if args.render:
+        data = json.loads(args.render.read_text())
+        recs = [Record(**r) for r in data["decisions"]]
+        ups = [UpdateRecord(**u) for u in data["updates"]]
+        text = markdown(data["machine"], recs, ups, data["command"]) + "\n" + targets(recs, ups)
+        if args.md:
+            args.md.write_text(text)
+        print(text)
+        return
     if args.quick:
         args.K, args.d, args.B = "16,168", "16,64", "1,64"
         args.budget, args.update_batch, args.single_updates = 0.05, 1024, 200
@@ -415,6 +504,16 @@ def main(argv: list[str] | None = None) -> None:
     recs: list[Record] = []
     ups: list[UpdateRecord] = []
     t_start = time.perf_counter()
+    command = "python benchmarks/bench_linucb.py " + " ".join(argv or sys.argv[1:])
+
+    def dump() -> None:
+        info["loadavg_end"] = os.getloadavg()
+        info["wall_s"] = round(time.perf_counter() - t_start, 1)
+        if args.json:
+            args.json.write_text(json.dumps({"machine": info, "command": command,
+                                             "decisions": [asdict(r) for r in recs],
+                                             "updates": [asdict(u) for u in ups]}, indent=1))
+
     for model in args.models.split(","):
         for K in Ks:
             for d in ds:
@@ -433,14 +532,9 @@ def main(argv: list[str] | None = None) -> None:
                     logger.info("%s updates K=%s d=%s %-9s batch=%s %s/s", model, K, d,
                                 u.provider, u.batch, fmt(u.updates_per_s))
                 ups += new_u
-    info["loadavg_end"] = os.getloadavg()
-    info["wall_s"] = round(time.perf_counter() - t_start, 1)
-    command = "python benchmarks/bench_linucb.py " + " ".join(argv or sys.argv[1:])
-    if args.json:
-        args.json.write_text(json.dumps({"machine": info, "command": command,
-                                         "decisions": [asdict(r) for r in recs],
-                                         "updates": [asdict(u) for u in ups]}, indent=1))
-    text = markdown(info, recs, ups, command)
+                dump()  # after every (K, d): a run cut short still leaves its records
+    dump()
+    text = markdown(info, recs, ups, command) + "\n" + targets(recs, ups)
     if args.md:
         args.md.write_text(text)
     print(text)

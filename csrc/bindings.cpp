@@ -211,6 +211,8 @@ Choice check_choice(const py::object& mask, const py::object& penalty, i64 B, i6
 
 // ------------------------------------------------------------------------------ update inputs
 
+constexpr i64 kMaxSharedArms = i64{1} << 24;
+
 struct Batch {
   py::array_t<i64, py::array::c_style> arms_buf;
   py::array_t<double, py::array::c_style> X_buf, r_buf;
@@ -236,13 +238,13 @@ Batch check_batch(const py::object& arms, const py::object& X, const py::object&
     bt.arms_buf = contiguous<i64>(a);
     const i64* p = bt.arms_buf.data();
     for (i64 i = 0; i < bt.B; ++i) {
-      if (p[i] < 0 || (n_arms >= 0 && p[i] >= n_arms)) {
+      // The shared model keeps a count per arm index: bound the index so a stray large value
+      // cannot allocate gigabytes.
+      const i64 limit = n_arms >= 0 ? n_arms : kMaxSharedArms;
+      if (p[i] < 0 || p[i] >= limit) {
         std::ostringstream os;
         os << op << ": arms[" << i << "] = " << p[i] << " is out of range, expected ";
-        if (n_arms >= 0)
-          os << "0 <= arm < " << n_arms;
-        else
-          os << "arm >= 0";
+        os << "0 <= arm < " << limit;
         throw py::index_error(os.str());
       }
     }

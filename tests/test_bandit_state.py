@@ -184,3 +184,16 @@ def test_load_state_checks_kind(rng, tmp_path):
     assert load_state(path, "LinUCB")["kind"] == "LinUCB"
     with pytest.raises(StateFileError, match="holds a 'LinUCB' model"):
         load_state(path, "DisjointLinUCB")
+
+
+@pytest.mark.parametrize("cls", [LinUCB, DisjointLinUCB])
+def test_deepcopy_and_pickle_go_through_the_state_dict(cls, rng):
+    import copy
+    import pickle
+
+    model = trained(cls, rng)
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert type(clone) is cls
+        assert_same_state(model.state_dict(), clone.state_dict())
+        clone.update(np.array([0]), np.ones((1, 6)), np.array([1.0]))
+        assert clone.n_updates == model.n_updates + 1  # independent of the original

@@ -126,7 +126,12 @@ def test_bad_update_leaves_state_unchanged(cls):
         ((arms, X, nan_at(r, 4)), ValueError, r"update: rewards must be finite"),
         ((arms, np.where(np.eye(n, D) > 0, np.inf, X), r), ValueError, r"X must be finite"),
     ]
-    if not shared(cls):
+    if shared(cls):
+        cases += [
+            ((np.array([0, 0, 1 << 40, 0, 0]), X, r), IndexError,
+             r"arms\[2\] = 1099511627776 is out of range, expected 0 <= arm < 16777216"),
+        ]
+    else:
         cases += [
             ((np.array([0, 1, K, 0, 0]), X, r), IndexError,
              rf"arms\[2\] = {K} is out of range, expected 0 <= arm < {K}"),

@@ -134,14 +134,22 @@ def check_choice(op: str, mask: Any, penalty: Any, B: int, K: int
     return m, p
 
 
+# The shared model counts updates per arm index; the bound keeps a stray index from allocating
+# gigabytes (the compiled core uses the same bound).
+MAX_SHARED_ARMS = 1 << 24
+
+
 def check_arms(op: str, arms: Any, B: int, n_arms: int | None) -> np.ndarray:
-    """int64 (B,) arm indices in [0, n_arms) (or >= 0 when n_arms is None); IndexError else."""
+    """int64 (B,) arm indices in [0, n_arms) (n_arms None: [0, MAX_SHARED_ARMS)); IndexError
+    otherwise."""
     a = as_array(op, "arms", arms, "iu", "an integer dtype")
     check_shape(op, "arms", a, (B,), f"(B,) = ({B},)")
     a = np.ascontiguousarray(a, dtype=np.int64)
-    bad = (a < 0) if n_arms is None else ((a < 0) | (a >= n_arms))
+    limit = MAX_SHARED_ARMS if n_arms is None else n_arms
+    bad = (a < 0) | (a >= limit)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        expected = "arm >= 0" if n_arms is None else f"0 <= arm < {n_arms}"
-        raise IndexError(f"{op}: arms[{i}] = {a[i]} is out of range, expected {expected}")
+        raise IndexError(
+            f"{op}: arms[{i}] = {a[i]} is out of range, expected 0 <= arm < {limit}"
+        )
     return a

@@ -207,6 +207,11 @@ class LinUCB:
 
     # ------------------------------------------------------------------ state
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # copy.deepcopy and pickle (e.g. to another process) go through the state dict; files
+        # should use save/load, which never unpickle.
+        return (type(self).from_state_dict, (self.state_dict(),))
+
     def state_dict(self) -> dict[str, Any]:
         """A consistent copy of the whole state (see :mod:`uniscale.bandit.state`)."""
         sd = self._m.state()
