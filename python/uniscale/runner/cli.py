@@ -26,7 +26,7 @@ def _console() -> Any:
     console = Console()
     if not console.is_terminal:
         # Piped to a file (or a CI log): wide enough that arm ids and the table do not wrap.
-        console = Console(width=160)
+        console = Console(width=200)
     return console
 
 
