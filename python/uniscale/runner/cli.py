@@ -55,7 +55,8 @@ def run_command(args: Any, *, console: Any = None) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     console.print(
         f"uniscale run: {len(questions)} questions from {args.questions}, "
-        f"{len(pipeline.arms())} arms over {pipeline.model_names()}, preset {args.preset}"
+        f"{len(pipeline.arms())} arms over {pipeline.model_names()}, "
+        + (f"router loaded from {args.load}" if args.load else f"preset {args.preset}")
         + (f", budget {args.budget}" if args.budget is not None else "")
         + f", max_tokens {pipeline.default_max_tokens}, seed {args.seed}",
         highlight=False,

@@ -46,7 +46,9 @@ def make_pipeline(
         Target mean cost per request, in ``cost_unit``.
     seed : int
     load : path, optional
-        Directory written by :meth:`Router.save` (or ``--save``).
+        Directory written by :meth:`Router.save` (or ``--save``). The loaded router keeps its
+        saved arm space, reward, budget, policy and seed; the arguments for those are ignored
+        (with a warning when they differ from the defaults).
     fallback : int
         Other models to try when an engine fails.
     max_tokens : int, optional
@@ -72,6 +74,22 @@ def make_pipeline(
             )
         router = Router.load(load)
         logger.info("router loaded from %s (%s arms)", load, router.n_arms)
+        ignored = [
+            name
+            for name, value, default in (
+                ("budget", budget, None),
+                ("warmup", warmup, None),
+                ("policy", policy, "linucb"),
+                ("preset", PRESET_NAMES[preset], "cost_sensitive"),
+            )
+            if value != default
+        ]
+        if ignored:
+            logger.warning(
+                "the router loaded from %s keeps its saved settings; ignored: %s",
+                load,
+                ", ".join(ignored),
+            )
     else:
         space = ArmSpace.from_file(arms if arms is not None else default_arms_path())
         router = Router(
