@@ -559,3 +559,13 @@ def test_mask_by_expected_cost():
     np.testing.assert_array_equal(r.mask(max_cost=5.0, models=["m2"]), [False, True, False, False])
     with pytest.raises(ValueError, match="max_cost"):
         r.mask(max_cost=-1.0)
+
+
+def test_summary_is_json_and_counts():
+    r = Router(_space(), warmup=2, seed=0, budget=10.0)
+    _drive(r, 7)
+    r.decide("waiting")
+    s = json.loads(json.dumps(r.summary()))
+    assert s["decisions"] == 8 and s["updates"] == 7 and s["pending"] == 1
+    assert s["budget_lambda"] == r.budget.lam and len(s["per_arm"]) == 12
+    assert sum(a["costs_seen"] for a in s["per_arm"]) == 7

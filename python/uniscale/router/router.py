@@ -571,6 +571,33 @@ class Router:
         self.store.close(decision_id, reward)
         return reward
 
+    def summary(self) -> dict[str, Any]:
+        """JSON-able counters for logs and metrics: decisions, updates, pending, expired, the
+        budget price and mean cost, and per arm the observed cost count and mean."""
+        with self._lock:
+            count = self.costs.count
+            mean = np.where(count > 0, self.costs.sum / np.maximum(count, 1), np.nan)
+            return {
+                "arms": len(self.arm_space),
+                "policy": self.policy.name,
+                "d": self.d,
+                "decisions": self.policy.n_selected,
+                "updates": self.policy.n_updates,
+                "pending": len(self.store.pending),
+                "expired": len(self.store.expired),
+                "budget_lambda": None if self.budget is None else self.budget.lam,
+                "budget_mean_cost": None if self.budget is None else self.budget.mean_cost,
+                "cost_range": [self.cost_lo, self.cost_hi],
+                "per_arm": [
+                    {
+                        "id": a.id,
+                        "costs_seen": int(c),
+                        "mean_cost": None if np.isnan(m) else float(m),
+                    }
+                    for a, c, m in zip(self.arm_space.arms, count, mean, strict=True)
+                ],
+            }
+
     def __repr__(self) -> str:
         return (
             f"Router({len(self.arm_space)} arms, policy={self.policy.name!r}, d={self.d}, "
