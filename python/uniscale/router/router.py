@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from uniscale.cost import LogMinMaxNormalizer
 from uniscale.router.arm_features import ArmFeaturizer
 from uniscale.router.arms import Arm, ArmSpace, ModelEntry
 from uniscale.router.budget import BudgetConfig, BudgetController, CostTracker
@@ -306,12 +307,13 @@ class Router:
         return self.budget.lam * self._normalize(expected)
 
     def _normalize(self, cost: np.ndarray | float) -> np.ndarray:
+        """Costs -> [0, 1] on the log scale between ``cost_lo`` and ``cost_hi``; a cost below
+        ``cost_lo`` (zero included) maps to 0; all zeros while no bounds are known."""
         c = np.asarray(cost, dtype=np.float64)
         lo, hi = self.cost_lo, self.cost_hi
-        if lo is None or hi is None or hi <= lo:
+        if lo is None or hi is None:
             return np.zeros_like(c)
-        c = np.maximum(c, lo)
-        return np.clip((np.log10(c) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)), 0, 1)
+        return np.asarray(LogMinMaxNormalizer(lo, hi)(np.maximum(c, lo)), dtype=np.float64)
 
     def _features(self, phi: np.ndarray) -> np.ndarray:
         z1 = self.joint.transform_query(phi)
