@@ -378,3 +378,23 @@ def test_self_confidence_asks_the_model_without_logprobs() -> None:
     assert scores.offsets.tolist() == [0, 2, 3, 3]
     assert engine.calls == 1  # every step prefix in one batched call
     assert scores.counts.prompt_tokens == 3 * 50 and scores.counts.completion_tokens == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "final"),
+    [
+        ("So the total is \\boxed{7}.", True),
+        ("The answer is 12.", True),
+        ("#### 42", True),
+        ('End with the final answer written as "The answer is ANSWER".', False),
+        ("Write it inside \\boxed{}.", False),
+        ("First we add 3 and 4 to get 7.", False),
+    ],
+)
+def test_states_final_answer_ignores_copied_placeholders(text: str, final: bool) -> None:
+    from uniscale.strategies import states_final_answer
+    from uniscale.strategies._sampling import answers_of
+
+    assert states_final_answer(text) is final
+    if "ANSWER" in text:
+        assert answers_of([text], "math") == [None]

@@ -10,7 +10,7 @@ import numpy as np
 
 from uniscale.answers import canonical_key, extract_answer
 from uniscale.strategies.base import Tracker
-from uniscale.strategies.prompts import build_messages
+from uniscale.strategies.prompts import build_messages, is_placeholder
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,13 @@ async def sample_solutions(
 
 
 def answers_of(texts: Sequence[str], answer_kind: Any) -> list[str | None]:
-    """The answer each text states (see :func:`uniscale.answers.extract_answer`)."""
-    return [extract_answer(t, answer_kind) for t in texts]
+    """The answer each text states (see :func:`uniscale.answers.extract_answer`); None where it
+    states only the instruction's placeholder (small models copy the instruction)."""
+    out = []
+    for text in texts:
+        answer = extract_answer(text, answer_kind)
+        out.append(None if answer is not None and is_placeholder(answer) else answer)
+    return out
 
 
 def vote_ids(answers: Sequence[str | None], answer_kind: Any) -> np.ndarray:

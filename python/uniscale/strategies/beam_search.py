@@ -28,9 +28,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from uniscale.answers import extract_answer
 from uniscale.cost import CostCounts, ModelSpec
-from uniscale.strategies._sampling import completion_logprobs, default_verifier, vote_ids
+from uniscale.strategies._sampling import (
+    answers_of,
+    completion_logprobs,
+    default_verifier,
+    vote_ids,
+)
 from uniscale.strategies.base import Strategy, Tracker, check_float, check_int
 from uniscale.strategies.prompts import build_messages, states_final_answer
 from uniscale.strategies.result import StrategyResult
@@ -295,7 +299,7 @@ class BeamSearch(Strategy):
         from uniscale.aggregate import best_of_n, majority_vote
 
         texts = [self.delimiter.join(p.steps) for p in finished]
-        answers = [extract_answer(t, answer_kind) if t else None for t in texts]
+        answers = answers_of(texts, answer_kind)
         values = np.array([p.value for p in finished], dtype=np.float64)
         valid = np.array([a is not None for a in answers], dtype=bool)
         chosen: int | None = None

@@ -9,7 +9,13 @@ from uniscale.answers import last_boxed
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MATH_INSTRUCTION", "GENERIC_INSTRUCTION", "build_messages", "states_final_answer"]
+__all__ = [
+    "GENERIC_INSTRUCTION",
+    "MATH_INSTRUCTION",
+    "build_messages",
+    "is_placeholder",
+    "states_final_answer",
+]
 
 MATH_INSTRUCTION = (
     "Solve the following math problem step by step. Separate the steps with a blank line. "
@@ -21,7 +27,16 @@ GENERIC_INSTRUCTION = (
     'line. End with "The answer is ANSWER".\n\nQuestion: {question}'
 )
 
-_STATED = re.compile(r"(?:answer\s*(?:is|:)|####)", re.I)
+_STATED = re.compile(r"(?:answer\s*(?:is|:)|####)[ \t]*(.*)", re.I)
+# What a model that copies the instruction writes where the answer belongs.
+_PLACEHOLDERS = frozenset({"", "answer", "<answer>", "number", "<number>", "n", "x", "..."})
+
+
+def is_placeholder(answer: str | None) -> bool:
+    """Whether ``answer`` is empty or the instruction's placeholder ("ANSWER") copied back."""
+    if answer is None:
+        return True
+    return answer.strip().strip("\"'$.,;:{}[]()").strip().lower() in _PLACEHOLDERS
 
 
 def build_messages(
@@ -50,5 +65,9 @@ def build_messages(
 def states_final_answer(text: str) -> bool:
     """Whether ``text`` (a step or a solution) states a final answer: a ``\\boxed{}``, an
     "answer is"/"answer:" statement or a ``####`` line. Stricter than answer extraction, which
-    falls back to the last number."""
-    return last_boxed(text) is not None or _STATED.search(text) is not None
+    falls back to the last number. A copied placeholder ("The answer is ANSWER", an empty
+    ``\\boxed{}``) does not count."""
+    boxed = last_boxed(text)
+    if boxed is not None and not is_placeholder(boxed):
+        return True
+    return any(not is_placeholder(m.group(1)) for m in _STATED.finditer(text))
