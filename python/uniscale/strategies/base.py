@@ -30,7 +30,7 @@ def check_float(op: str, name: str, value: Any, *, lo: float, hi: float = math.i
     """TypeError unless ``value`` is a real number; ValueError unless lo <= value <= hi."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} {value!r}")
-    if not (math.isfinite(value) or value == hi == math.inf) or not lo <= value <= hi:
+    if not math.isfinite(value) or not lo <= value <= hi:
         raise ValueError(f"{op}: {name} must be in [{lo}, {hi}], got {value!r}")
 
 
