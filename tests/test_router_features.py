@@ -231,3 +231,18 @@ def test_minilm_rejects_bad_arguments():
         MiniLMFeaturizer(backend="tf")
     with pytest.raises(ValueError, match="threads"):
         MiniLMFeaturizer(threads=0)
+
+
+@pytest.mark.slow
+def test_minilm_auto_falls_back_to_torch_on_a_broken_export(minilm_torch, tmp_path):
+    pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
+    from uniscale.router.minilm import MiniLMFeaturizer
+
+    m = MiniLMFeaturizer(backend="auto", cache_dir=tmp_path)
+    m.onnx_path().parent.mkdir(parents=True)
+    m.onnx_path().write_bytes(b"not an onnx model")
+    X = m.transform(MINI_TEXTS[:2])
+    assert m.active_backend == "torch"
+    np.testing.assert_allclose(X, minilm_torch.transform(MINI_TEXTS[:2]), atol=1e-6)
+    with pytest.raises(Exception, match="(?i)protobuf|onnx|invalid|load"):
+        MiniLMFeaturizer(backend="onnx", cache_dir=tmp_path).transform(MINI_TEXTS[:1])

@@ -199,6 +199,11 @@ class MiniLMFeaturizer:
                         raise
                     errors.append(str(exc))
                     logger.info("MiniLM: onnx backend unavailable (%s); using torch", exc)
+                except Exception as exc:  # a failed export or a broken cached file
+                    if self.backend == "onnx":
+                        raise
+                    errors.append(repr(exc))
+                    logger.warning("MiniLM: onnx backend failed (%r); using torch", exc)
             try:
                 self._impl = self._load_torch()
             except BackendUnavailableError as exc:
