@@ -154,7 +154,7 @@ def test_run_real_gsm8k_questions(shared_data: Path, tmp_path: Path, capsys) -> 
         "--arms",
         str(arms),
         "--max-tokens",
-        "64",
+        "48",
         "--no-progress",
         "--log",
         str(log),
