@@ -35,7 +35,8 @@ def run_command(args: Any, *, console: Any = None) -> int:
 
     Ctrl-C stops after the question in progress is abandoned: the router state is saved (with
     ``--save``), the decision log holds every finished question, the summary covers them, and the
-    exit status is 130.
+    exit status is 130. An unexpected error mid-run does the same with exit status 1. Bad input
+    (question file, arm config, saved state) raises before anything runs.
     """
     console = console or _console()
     questions = load_questions(args.questions, limit=args.limit, kind=args.kind)
@@ -89,6 +90,15 @@ def run_command(args: Any, *, console: Any = None) -> int:
             stats.interrupted = True
             status = EXIT_INTERRUPTED
             console.print("interrupted: saving what was learned and stopping", highlight=False)
+        except Exception as exc:
+            # A failure inside a strategy or engine mid-run: keep what was learned so far, report
+            # it with its traceback in the log, and exit non-zero.
+            logger.exception("uniscale run stopped by an error")
+            stats.interrupted = True
+            status = 1
+            console.print(
+                f"stopped by an error ({exc!r}); saving what was learned", highlight=False
+            )
     elapsed = time.perf_counter() - start
     console.print(summary_table(stats, title=f"uniscale run: {args.questions}"))
     console.print(
