@@ -88,7 +88,11 @@ class BudgetController:
 
 
 class CostTracker:
-    """Observed costs per arm, and the expected cost of every arm (see module docstring)."""
+    """Observed costs per arm, and the expected cost of every arm (see module docstring).
+
+    TODO(uniscale): the expected cost is per arm, not per query (a long question costs more on
+    every arm); a linear cost model over the joint features would price requests individually.
+    """
 
     def __init__(self, n_arms: int) -> None:
         self.sum = np.zeros(n_arms)

@@ -92,6 +92,8 @@ def save_router(router: Router, path: str | Path) -> None:
             f.flush()
             os.fsync(f.fileno())
         old = None
+        # TODO(uniscale): replacing an existing state takes two renames; a crash between them
+        # leaves the old state under .<name>.old-* and nothing at ``path`` (recoverable by hand).
         if path.exists():
             old = path.parent / f".{path.name}.old-{uuid.uuid4().hex}"
             os.rename(path, old)

@@ -539,6 +539,9 @@ class Router:
             return self._close(decision_id, pending)
 
     def _observe_cost(self, arm_id: str, cost: float) -> None:
+        # TODO(uniscale): without cost_lo/cost_hi the normalisation follows the observed min/max,
+        # so the same cost maps to different rewards early on (until cheap and dear arms were
+        # seen); a warm-up fit of the bounds, frozen afterwards, would make rewards stationary.
         if cost > 0:
             if self.reward.cost_lo is None:
                 self.cost_lo = cost if self.cost_lo is None else min(self.cost_lo, cost)
