@@ -261,3 +261,22 @@ def test_serve_command_answers_health_and_saves_at_shutdown(tmp_path: Path) -> N
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert Router.load(state).n_arms == 10
+
+
+def test_an_error_mid_run_saves_and_exits_1(tmp_path: Path, capsys) -> None:
+    # A parameter the strategy does not take fails when the first arm is built, mid-run.
+    arms = tmp_path / "arms.yaml"
+    arms.write_text(
+        'models: [{name: smollm2-135m, engine: "llama:smollm2-135m", params: 135000000}]\n'
+        "strategies: [{name: single, kind: single, fixed: {colour: 1}}]\n",
+        encoding="utf-8",
+    )
+    log, state = tmp_path / "log.jsonl", tmp_path / "state"
+    argv = ["run", str(EXAMPLES), "--arms", str(arms), "--log", str(log), "--save", str(state)]
+    assert main([*argv, "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "stopped by an error" in captured.out and "colour" in captured.out
+    assert "0 answered" in captured.out
+    assert log.read_text(encoding="utf-8") == ""
+    router = Router.load(state)
+    assert router.n_pending == 0 and router.policy.n_updates == 0

@@ -375,8 +375,9 @@ class Pipeline:
             decision = self.router.decide(question, mask=self._mask(allowed, set(failed)))
             arm = decision.arm
             try:
+                strategy = _strategy(arm)
                 engine = await self.engine(arm.model)
-                result = await _strategy(arm).run(
+                result = await strategy.run(
                     question,
                     engine,
                     answer_kind=answer_kind,
