@@ -67,6 +67,8 @@ def make_pipeline(
             f"make_pipeline: preset must be one of {sorted(PRESET_NAMES)}, got {preset!r}"
         )
     if load is not None:
+        # TODO(uniscale): a loaded router keeps the engine specs it was saved with; there is no
+        # way yet to point a restored router at servers that moved (--arms with --load).
         if arms is not None:
             raise ValueError(
                 "make_pipeline: give --arms or --load, not both: a saved router holds its own "

@@ -110,6 +110,8 @@ class ChatCompletionRequest(_GenerationRequest):
 
         Earlier turns and system messages are not forwarded: strategies build their own prompts.
         """
+        # TODO(uniscale): multi-turn chats are routed and answered on their last user message
+        # only; strategies take one question string, so a conversation's context is dropped.
         for message in reversed(self.messages):
             if message.role == "user":
                 text = message_text(message).strip()
