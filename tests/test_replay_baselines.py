@@ -204,3 +204,17 @@ def test_mixed_vote_cascade(setup):
     assert np.allclose(log.dollars, want)
     with pytest.raises(ValueError, match="weak_vote"):
         cascade(t, [a, b], strong, 0.9, weights=W, cost_unit="dollars", normalizer=norm)
+
+
+def test_without_verifier_matches_the_router():
+    from uniscale.router.reward import PRESETS as ROUTER
+
+    for name, cfg in ROUTER.items():
+        w = RewardWeights(cfg.w_correct, cfg.w_verifier, cfg.w_cost).without_verifier()
+        assert w.verifier == 0.0
+        for c, nc in ((1.0, 0.3), (0.0, 0.9), (1.0, 0.0)):
+            want = cfg.combine({"correct": c, "cost": nc})
+            got = w.combine(np.array([c]), np.array([0.0]), np.array([nc]))[0]
+            assert got == pytest.approx(want), name
+    with pytest.raises(ValueError, match="only the verifier"):
+        RewardWeights(0.0, 1.0, 0.0).without_verifier()

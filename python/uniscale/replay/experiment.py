@@ -55,14 +55,15 @@ from uniscale.replay.outcomes import (
 from uniscale.replay.steps import PlayLog, RewardWeights, StepTable
 from uniscale.replay.streams import MODES, make_streams, stream_trials
 from uniscale.replay.trace import Trace
+from uniscale.router.reward import PRESETS as _ROUTER_PRESETS
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["PRESETS", "BANDIT_POLICIES", "ReplayConfig", "ReplayResult", "run_replay"]
 
+# The router's presets, so that the replay scores what the router would learn from.
 PRESETS = {
-    "cost_sensitive": RewardWeights(0.1, 0.1, 0.8),
-    "quality_priority": RewardWeights(0.4, 0.4, 0.2),
+    name: RewardWeights(c.w_correct, c.w_verifier, c.w_cost) for name, c in _ROUTER_PRESETS.items()
 }
 BANDIT_POLICIES = (
     "uniscale",
@@ -91,9 +92,10 @@ class ReplayConfig:
     cost_unit : {"dollars", "tokens", "eflops"}
         The cost in the reward and the budget.
     verifier : {"none", "agreement", "scores"}
-        The verifier term of the reward: 0 (default; the MoT data has no verifier scores), the
-        vote agreement (a self-consistency signal, but trivially 1 for n = 1 arms, so it favours
-        them), or the trace's scores.
+        The verifier term of the reward: none (default; the MoT data has no verifier scores: the
+        other weights are rescaled as the router does for a missing part, see
+        :meth:`RewardWeights.without_verifier`), the vote agreement (a self-consistency signal,
+        but trivially 1 for n = 1 arms, so it favours them), or the trace's scores.
     policies : tuple of str
         Which learning policies and baselines to run (oracle and best fixed always run).
     alpha, warmup, lam : LinUCB parameters (warm-up = uniform decisions before learning).
@@ -337,8 +339,15 @@ def run_replay(
                     "verifier='none' or 'agreement'"
                 )
             mix = vote_mixture(arrays, [arms[k] for k in weak_parts], trials)
-    weights = cfg.reward_weights
-    sweep_weights = {w: RewardWeights((1 - w) / 2, (1 - w) / 2, w) for w in cfg.cost_weights}
+
+    def effective(w: RewardWeights) -> RewardWeights:
+        # Without verifier scores the router rescales the other weights (RewardConfig.combine).
+        return w.without_verifier() if cfg.verifier == "none" else w
+
+    weights = effective(cfg.reward_weights)
+    sweep_weights = {
+        w: effective(RewardWeights((1 - w) / 2, (1 - w) / 2, w)) for w in cfg.cost_weights
+    }
 
     runs: list[dict[str, PlayLog]] = []
     escalation: dict[str, list[float]] = {}
@@ -397,7 +406,7 @@ def run_replay(
                 st,
                 outcomes,
                 costs,
-                budget_weights(weights),
+                effective(budget_weights(cfg.reward_weights)),
                 cfg.cost_unit,
                 normalizer,
                 cfg.verifier,
@@ -459,6 +468,7 @@ def run_replay(
         "steps_per_seed": int(streams[0].length),
         "evaluated_steps_per_seed": int(streams[0].evaluate.sum()),
         "normalizer": [normalizer.lo, normalizer.hi],
+        "weights_used": [weights.correct, weights.verifier, weights.cost],
     }
     if "cascade" in cfg.policies:
         info["cascade_weak"] = " + ".join(arms[k].name for k in weak_parts)

@@ -67,7 +67,8 @@ def markdown_table(
         f"{cfg.passes} pass(es), {len(cfg.seeds)} seeds; {info['steps_per_seed']} steps per "
         f"seed, {info['evaluated_steps_per_seed']} evaluated.",
         f"- Reward weights (correct, verifier, cost) = ({w.correct:g}, {w.verifier:g}, "
-        f"{w.cost:g}); verifier term: {cfg.verifier}; cost: {cfg.cost_unit}, log-min-max "
+        f"{w.cost:g}), used as ({', '.join(f'{x:.3g}' for x in info['weights_used'])}); "
+        f"verifier term: {cfg.verifier}; cost: {cfg.cost_unit}, log-min-max "
         f"normalised over the arms' mean costs [{info['normalizer'][0]:.3g}, "
         f"{info['normalizer'][1]:.3g}].",
         f"- LinUCB alpha {cfg.alpha:g}, warm-up {cfg.warmup}, features {cfg.featurizer} → "

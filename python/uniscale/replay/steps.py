@@ -42,6 +42,19 @@ class RewardWeights:
             ):
                 raise ValueError(f"RewardWeights: {name} must be a finite number >= 0, got {v!r}")
 
+    def without_verifier(self) -> RewardWeights:
+        """The weights to use when no verifier signal exists, as the router does it.
+
+        :meth:`uniscale.router.reward.RewardConfig.combine` treats a missing part by rescaling
+        the others so that they sum as the full weights do: (w1, w2, w3) becomes
+        (w1·s, 0, w3·s) with s = (w1 + w2 + w3) / (w1 + w3).
+        """
+        rest = self.correct + self.cost
+        if rest <= 0:
+            raise ValueError("RewardWeights.without_verifier: only the verifier has weight")
+        s = (self.correct + self.verifier + self.cost) / rest
+        return RewardWeights(self.correct * s, 0.0, self.cost * s)
+
     def combine(
         self, correct: np.ndarray, verifier: np.ndarray, norm_cost: np.ndarray
     ) -> np.ndarray:
