@@ -460,3 +460,30 @@ def test_routing_to_an_openai_compatible_server_by_url(tmp_path: Path) -> None:
             assert info["model"] == "remote" and info["arm"] == "remote/single/greedy=True"
             assert reply.choices[0].message.content
             assert info["cost"]["completion_tokens"] >= 1 and info["cost"]["eflops"] > 0
+
+
+@pytest.mark.slow
+def test_concurrent_requests_share_one_engine() -> None:
+    import asyncio
+
+    # No engine passed in: both requests race to open SmolLM2, which must happen once.
+    pipeline = _pipeline()
+    with serving(pipeline) as base:
+
+        async def both() -> list:
+            async with openai.AsyncOpenAI(
+                base_url=f"{base}/v1", api_key="unused", max_retries=0, timeout=180
+            ) as client:
+                return await asyncio.gather(
+                    *(
+                        client.completions.create(model="uniscale", prompt=q, max_tokens=12)
+                        for q in (QUESTION, "What is 6 times 7?")
+                    )
+                )
+
+        replies = asyncio.run(both())
+        ids = {r.model_extra["uniscale"]["decision_id"] for r in replies}
+        assert len(ids) == 2
+        health = httpx.get(f"{base}/health").json()
+        assert (health["decisions"], health["pending_feedback"]) == (2, 2)
+        assert len(pipeline._engines) == 1  # opened once despite the race
