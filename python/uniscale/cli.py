@@ -80,7 +80,8 @@ def _add_router_options(p: argparse.ArgumentParser) -> None:
         "--budget",
         type=_positive_float,
         metavar="X",
-        help="cost budget per request; arms expected to cost more are not chosen",
+        help="target mean cost per request (in --cost-unit): the router prices cost online so "
+        "that the average settles near it",
     )
     g.add_argument("--seed", type=int, default=0, help="seed of the router and the samplers")
     g.add_argument("--load", metavar="DIR", type=Path, help="start from a saved router state")
@@ -89,7 +90,8 @@ def _add_router_options(p: argparse.ArgumentParser) -> None:
         "--max-tokens",
         type=_positive_int,
         default=None,
-        help="generation budget per sample or step (default: the arm-space config's, else 256)",
+        metavar="N",
+        help="most tokens one solution (one beam path) may generate (default 256)",
     )
     g.add_argument(
         "--policy",
@@ -101,6 +103,7 @@ def _add_router_options(p: argparse.ArgumentParser) -> None:
         "--warmup",
         type=_nonneg_int,
         default=None,
+        metavar="N",
         help="uniform random decisions before the policy takes over (default: one per arm)",
     )
     g.add_argument(
@@ -113,7 +116,8 @@ def _add_router_options(p: argparse.ArgumentParser) -> None:
         "--fallback",
         type=_nonneg_int,
         default=None,
-        help="on an engine failure, try up to this many other models (run: 1, serve: 0)",
+        metavar="N",
+        help="on an engine failure, try up to N other models (default: run 1, serve 0)",
     )
 
 
@@ -140,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="QUESTIONS",
         help="JSONL/JSON/CSV file: question + optional gold (GSM8K, MATH-500, DATE recognized)",
     )
-    run.add_argument("--limit", type=_positive_int, help="answer only the first N questions")
+    run.add_argument(
+        "--limit", type=_positive_int, metavar="N", help="answer only the first N questions"
+    )
     run.add_argument(
         "--kind",
         choices=("math", "number", "date", "choice"),
