@@ -97,11 +97,20 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "csrc", "python"],
-                               capture_output=True, text=True, check=True,
-                               cwd=Path(__file__).parent).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "csrc", "python"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
         sha += "+dirty" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         sha = "unknown"
@@ -129,8 +138,9 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def measure(fn: Callable[[], Any], budget_s: float, max_calls: int = 20000
-            ) -> tuple[np.ndarray, np.ndarray]:
+def measure(
+    fn: Callable[[], Any], budget_s: float, max_calls: int = 20000
+) -> tuple[np.ndarray, np.ndarray]:
     """Wall and CPU seconds per call after warm-up: about ``budget_s`` of calls, at least 3 (1 if
     a call takes more than 4 budgets)."""
     t0 = time.perf_counter()
@@ -202,22 +212,28 @@ def mabwiser_bytes(mab) -> int:
 _LAST: dict[tuple, tuple[int, float]] = {}
 
 
-def run_scoring(args, model: str, dtype: str, K: int, d: int, B: int, rng, providers
-                ) -> list[Record]:
+def run_scoring(
+    args, model: str, dtype: str, K: int, d: int, B: int, rng, providers
+) -> list[Record]:
     s = np.dtype(dtype).itemsize
     flops = 2.0 * B * K * d * d
     out: list[Record] = []
     limit = args.max_gib * GIB
     if model == "shared":
         X_bytes = B * K * d * s
-        mem = {"core": X_bytes + 2 * B * K * s, "reference": 3 * B * K * d * 8 + X_bytes,
-               "matmul": 2 * X_bytes}
+        mem = {
+            "core": X_bytes + 2 * B * K * s,
+            "reference": 3 * B * K * d * 8 + X_bytes,
+            "matmul": 2 * X_bytes,
+        }
     else:
         state = 2 * K * d * d * 8
-        mem = {"core": state + (K * d * d * 4 if dtype == "float32" else 0) + 2 * B * K * s,
-               "reference": state + 2 * 8 * (1 << 23) + 2 * B * K * 8,
-               "mabwiser": 2 * state + B * K * 8 * 4,
-               "matmul": (B * d + d * K * d + B * K * d) * s}
+        mem = {
+            "core": state + (K * d * d * 4 if dtype == "float32" else 0) + 2 * B * K * s,
+            "reference": state + 2 * 8 * (1 << 23) + 2 * B * K * 8,
+            "mabwiser": 2 * state + B * K * 8 * 4,
+            "matmul": (B * d + d * K * d + B * K * d) * s,
+        }
     arms, Xw, rw = trained_state(model, K, d, rng)
     matmul_gflops = None
     for prov in providers:
@@ -233,8 +249,10 @@ def run_scoring(args, model: str, dtype: str, K: int, d: int, B: int, rng, provi
             prev_B, prev_s = _LAST[key]
             guess = prev_s * B / prev_B
             if guess > args.max_call_s:
-                rec.status = (f"skipped: ~{guess:.0f} s per call expected (from B={prev_B}) "
-                              f"> {args.max_call_s:g} s")
+                rec.status = (
+                    f"skipped: ~{guess:.0f} s per call expected (from B={prev_B}) "
+                    f"> {args.max_call_s:g} s"
+                )
                 out.append(rec)
                 continue
         gc.collect()
@@ -255,8 +273,11 @@ def run_scoring(args, model: str, dtype: str, K: int, d: int, B: int, rng, provi
             if one is not None:
                 with one:
                     rec1 = Record(model, "matmul-1t", dtype, K, d, B)
-                    fill(rec1, measure(lambda Xm=Xm, W=W, Y=Y: np.matmul(Xm, W, out=Y),
-                                       args.budget), flops)
+                    fill(
+                        rec1,
+                        measure(lambda Xm=Xm, W=W, Y=Y: np.matmul(Xm, W, out=Y), args.budget),
+                        flops,
+                    )
                 rec1.extra["blas_threads"] = 1
                 out.append(rec1)
                 best = max(best, rec1.gflops)
@@ -266,8 +287,11 @@ def run_scoring(args, model: str, dtype: str, K: int, d: int, B: int, rng, provi
             Xq = rng.normal(size=(B, K, d) if model == "shared" else (B, d)) / np.sqrt(d)
             if prov == "core":
                 Xq = Xq.astype(dtype)
-                m = (LinUCB(d, dtype=dtype) if model == "shared"
-                     else DisjointLinUCB(K, d, dtype=dtype))
+                m = (
+                    LinUCB(d, dtype=dtype)
+                    if model == "shared"
+                    else DisjointLinUCB(K, d, dtype=dtype)
+                )
                 m.update(None if model == "shared" else arms, Xw, rw)
                 fn = lambda m=m, Xq=Xq: m.select(Xq)  # noqa: E731
                 rec.state_bytes = m.state_bytes
@@ -320,12 +344,16 @@ def run_updates(args, model: str, K: int, d: int, rng, providers) -> list[Update
                 m = mabwiser_model(K, d, warm_arms, Xw, rw)
             a_arg = None if model == "shared" else arms
             if prov == "mabwiser":
-                def step(i, m=m):
+
+                def step(i, m=m, arms=arms, X=X, r=r):
                     m.partial_fit([int(arms[i])], r[i : i + 1], X[i : i + 1])
             else:
-                def step(i, m=m):
-                    m.update(None if a_arg is None else a_arg[i : i + 1], X[i : i + 1],
-                             r[i : i + 1])
+
+                def step(i, m=m, a_arg=a_arg, X=X, r=r):
+                    m.update(
+                        None if a_arg is None else a_arg[i : i + 1], X[i : i + 1], r[i : i + 1]
+                    )
+
             deadline = args.budget * 4
             if batch > 1:
                 if prov == "reference":  # a Python loop per observation: time a slice of it
@@ -372,15 +400,23 @@ def markdown(info: dict, recs: list[Record], ups: list[UpdateRecord], command: s
     lines = ["## Machine", ""]
     for k, v in info.items():
         lines.append(f"- {k}: {v}")
-    lines += ["", f"Command: `{command}`", "", "## Decisions (select: scores + argmax)", "",
-              "| model | dtype | K | d | B | provider | µs/call p50 | µs/call p99 | CPU µs/call p50 "
-              "| µs/decision p50 | µs/decision p99 | decisions/s | GFLOP/s | ratio to matmul "
-              "| state bytes |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Command: `{command}`",
+        "",
+        "## Decisions (select: scores + argmax)",
+        "",
+        "| model | dtype | K | d | B | provider | µs/call p50 | µs/call p99 "
+        "| CPU µs/call p50 | µs/decision p50 | µs/decision p99 | decisions/s | GFLOP/s "
+        "| ratio to matmul | state bytes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in recs:
         if r.status != "ok":
-            lines.append(f"| {r.model} | {r.dtype} | {r.K} | {r.d} | {r.B} | {r.provider} | "
-                         f"{r.status} | | | | | | | | |")
+            lines.append(
+                f"| {r.model} | {r.dtype} | {r.K} | {r.d} | {r.B} | {r.provider} | "
+                f"{r.status} | | | | | | | | |"
+            )
             continue
         lines.append(
             f"| {r.model} | {r.dtype} | {r.K} | {r.d} | {r.B} | {r.provider} | "
@@ -389,16 +425,23 @@ def markdown(info: dict, recs: list[Record], ups: list[UpdateRecord], command: s
             f"{fmt(r.us_per_decision_p99)} | {fmt(r.decisions_per_s)} | {fmt(r.gflops)} | "
             f"{fmt(r.ratio_to_matmul, 2)} | {fmt(r.state_bytes)} |"
         )
-    lines += ["", "## Updates", "",
-              "| model | K | d | provider | batch | updates | updates/s | updates/CPU-s |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Updates",
+        "",
+        "| model | K | d | provider | batch | updates | updates/s | updates/CPU-s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for u in ups:
         if u.status != "ok":
-            lines.append(f"| {u.model} | {u.K} | {u.d} | {u.provider} | {u.batch} | {u.status} "
-                         "| | |")
+            lines.append(
+                f"| {u.model} | {u.K} | {u.d} | {u.provider} | {u.batch} | {u.status} | | |"
+            )
         else:
-            lines.append(f"| {u.model} | {u.K} | {u.d} | {u.provider} | {u.batch} | "
-                         f"{u.n_updates} | {fmt(u.updates_per_s)} | {fmt(u.updates_per_cpu_s)} |")
+            lines.append(
+                f"| {u.model} | {u.K} | {u.d} | {u.provider} | {u.batch} | "
+                f"{u.n_updates} | {fmt(u.updates_per_s)} | {fmt(u.updates_per_cpu_s)} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -419,46 +462,78 @@ def targets(recs: list[Record], ups: list[UpdateRecord]) -> str:
 
     for model, K, d in [("shared", 168, 64), ("disjoint", 168, 64)]:
         r = _find(recs, model=model, provider="core", dtype="float64", K=K, d=d, B=1)
-        row(f"one decision ≤ 30 µs p50 ({model}, K={K}, d={d}, float64)",
+        row(
+            f"one decision ≤ 30 µs p50 ({model}, K={K}, d={d}, float64)",
             f"{fmt(r.call_us_p50)} µs p50 (p99 {fmt(r.call_us_p99)})" if r else "–",
-            None if r is None else r.call_us_p50 <= 30)
+            None if r is None else r.call_us_p50 <= 30,
+        )
     for model in ("shared", "disjoint"):
         for dtype in ("float64", "float32"):
-            rs = [r for r in recs if r.status == "ok" and r.model == model and r.dtype == dtype
-                  and r.provider == "core" and r.B == 1024 and r.ratio_to_matmul is not None]
+            rs = [
+                r
+                for r in recs
+                if r.status == "ok"
+                and r.model == model
+                and r.dtype == dtype
+                and r.provider == "core"
+                and r.B == 1024
+                and r.ratio_to_matmul is not None
+            ]
             if not rs:
                 row(f"B = 1024 scoring ≥ 50 % of matmul GFLOP/s ({model}, {dtype})", "–", None)
                 continue
             worst = min(rs, key=lambda r: r.ratio_to_matmul)
             best = max(rs, key=lambda r: r.ratio_to_matmul)
             met = sum(r.ratio_to_matmul >= 0.5 for r in rs)
-            row(f"B = 1024 scoring ≥ 50 % of matmul GFLOP/s ({model}, {dtype})",
+            row(
+                f"B = 1024 scoring ≥ 50 % of matmul GFLOP/s ({model}, {dtype})",
                 f"{met} of {len(rs)} (K, d) cells; ratio {worst.ratio_to_matmul:.2f} "
                 f"(K={worst.K}, d={worst.d}) to {best.ratio_to_matmul:.2f} "
-                f"(K={best.K}, d={best.d})", met == len(rs))
+                f"(K={best.K}, d={best.d})",
+                met == len(rs),
+            )
     for model in ("shared", "disjoint"):
         pairs = []
         for r in recs:
-            if (r.status == "ok" and r.model == model and r.provider == "core" and r.B == 64
-                    and r.dtype == "float64"):
-                ref = _find(recs, model=model, provider="reference", dtype="float64", K=r.K,
-                            d=r.d, B=64)
+            if (
+                r.status == "ok"
+                and r.model == model
+                and r.provider == "core"
+                and r.B == 64
+                and r.dtype == "float64"
+            ):
+                ref = _find(
+                    recs, model=model, provider="reference", dtype="float64", K=r.K, d=r.d, B=64
+                )
                 if ref:
                     pairs.append((ref.call_us_p50 / r.call_us_p50, r))
         if pairs:
             worst = min(pairs, key=lambda p: p[0])
             met = sum(p[0] >= 2 for p in pairs)
-            row(f"≥ 2× the numpy reference at B = 64, float64 ({model})",
+            row(
+                f"≥ 2× the numpy reference at B = 64, float64 ({model})",
                 f"{met} of {len(pairs)} cells; speed-up {worst[0]:.1f}× (K={worst[1].K}, "
-                f"d={worst[1].d}) to {max(p[0] for p in pairs):.1f}×", met == len(pairs))
+                f"d={worst[1].d}) to {max(p[0] for p in pairs):.1f}×",
+                met == len(pairs),
+            )
     for model in ("shared", "disjoint"):
-        us = [u for u in ups if u.status == "ok" and u.model == model and u.provider == "core"
-              and u.d == 64 and u.batch > 1]
+        us = [
+            u
+            for u in ups
+            if u.status == "ok"
+            and u.model == model
+            and u.provider == "core"
+            and u.d == 64
+            and u.batch > 1
+        ]
         if us:
             lo = min(us, key=lambda u: u.updates_per_s)
-            row(f"≥ 500 000 updates/s at d = 64, batched ({model})",
+            row(
+                f"≥ 500 000 updates/s at d = 64, batched ({model})",
                 f"{fmt(lo.updates_per_s)} /s wall (K={lo.K}); "
-                f"{fmt(lo.updates_per_cpu_s)} per CPU-second", lo.updates_per_s >= 5e5)
+                f"{fmt(lo.updates_per_cpu_s)} per CPU-second",
+                lo.updates_per_s >= 5e5,
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -466,19 +541,30 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small grid, short budgets (a smoke run)")
     p.add_argument("--models", default="shared,disjoint")
-    p.add_argument("--dtypes", default="float64,float32",
-                   help="float32 is measured for the core and matmul only")
+    p.add_argument(
+        "--dtypes",
+        default="float64,float32",
+        help="float32 is measured for the core and matmul only",
+    )
     p.add_argument("--providers", default="core,reference,mabwiser,matmul")
     p.add_argument("--K", default="16,168,1024")
     p.add_argument("--d", default="16,64,256")
     p.add_argument("--B", default="1,64,1024")
     p.add_argument("--budget", type=float, default=0.25, help="seconds of calls per measurement")
     p.add_argument("--max-gib", type=float, default=2.0, help="skip providers needing more")
-    p.add_argument("--max-call-s", type=float, default=8.0,
-                   help="skip a provider where one call would take longer (from the last B)")
+    p.add_argument(
+        "--max-call-s",
+        type=float,
+        default=8.0,
+        help="skip a provider where one call would take longer (from the last B)",
+    )
     p.add_argument("--update-batch", type=int, default=4096)
-    p.add_argument("--single-updates", type=int, default=2000,
-                   help="most one-observation update calls per measurement")
+    p.add_argument(
+        "--single-updates",
+        type=int,
+        default=2000,
+        help="most one-observation update calls per measurement",
+    )
     p.add_argument("--json", type=Path, help="write the records here")
     p.add_argument("--md", type=Path, help="write markdown tables here")
     p.add_argument("--seed", type=int, default=0)
@@ -510,9 +596,17 @@ def main(argv: list[str] | None = None) -> None:
         info["loadavg_end"] = os.getloadavg()
         info["wall_s"] = round(time.perf_counter() - t_start, 1)
         if args.json:
-            args.json.write_text(json.dumps({"machine": info, "command": command,
-                                             "decisions": [asdict(r) for r in recs],
-                                             "updates": [asdict(u) for u in ups]}, indent=1))
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "machine": info,
+                        "command": command,
+                        "decisions": [asdict(r) for r in recs],
+                        "updates": [asdict(u) for u in ups],
+                    },
+                    indent=1,
+                )
+            )
 
     for model in args.models.split(","):
         for K in Ks:
@@ -521,16 +615,32 @@ def main(argv: list[str] | None = None) -> None:
                     for B in Bs:
                         new = run_scoring(args, model, dtype, K, d, B, rng, providers)
                         for r in new:
-                            logger.info("%s %s K=%s d=%s B=%s %-9s %s p50=%s us GFLOP/s=%s",
-                                        model, dtype, K, d, B, r.provider, r.status,
-                                        fmt(r.call_us_p50), fmt(r.gflops))
+                            logger.info(
+                                "%s %s K=%s d=%s B=%s %-9s %s p50=%s us GFLOP/s=%s",
+                                model,
+                                dtype,
+                                K,
+                                d,
+                                B,
+                                r.provider,
+                                r.status,
+                                fmt(r.call_us_p50),
+                                fmt(r.gflops),
+                            )
                         recs += new
                 if model == "shared" and K != Ks[0]:
                     continue  # the shared model's update cost does not depend on K
                 new_u = run_updates(args, model, K, d, rng, providers)
                 for u in new_u:
-                    logger.info("%s updates K=%s d=%s %-9s batch=%s %s/s", model, K, d,
-                                u.provider, u.batch, fmt(u.updates_per_s))
+                    logger.info(
+                        "%s updates K=%s d=%s %-9s batch=%s %s/s",
+                        model,
+                        K,
+                        d,
+                        u.provider,
+                        u.batch,
+                        fmt(u.updates_per_s),
+                    )
                 ups += new_u
                 dump()  # after every (K, d): a run cut short still leaves its records
     dump()

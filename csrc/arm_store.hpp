@@ -2,7 +2,8 @@
 //
 // Per arm a: A_a (d x d), b_a (d), A_a^{-1} (d x d) kept by discounted Sherman-Morrison steps and
 // recomputed exactly from A_a by Cholesky every `refresh_every` steps, theta_a = A_a^{-1} b_a.
-// A and b are the exact sums (A = gamma A + x x^T, b = gamma b + r x); A^{-1} and theta are derived.
+// A and b are the exact sums (A = gamma A + x x^T, b = gamma b + r x); A^{-1} and theta are
+// derived.
 // All of it is double precision. A float32 model keeps, in addition, float32 copies of A^{-1} and
 // theta that the scoring kernels read; updates stay in double.
 #pragma once

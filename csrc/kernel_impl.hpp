@@ -27,17 +27,22 @@ struct Simd {
   }
   static inline void store(T* p, vec v) { __builtin_memcpy(p, &v, sizeof(v)); }
   static inline vec zero() { return vec{} - vec{}; }
+  // Pairwise sum of the lanes: log2(W) dependent adds instead of W (a sequential sum is a
+  // latency chain that dominates the row cost when d is small).
   static inline T hsum(vec v) {
-    T s = 0;
-    for (int i = 0; i < W; ++i) s += v[i];
-    return s;
+    T a[W];
+    __builtin_memcpy(a, &v, sizeof(v));
+    for (int w = W / 2; w >= 1; w /= 2)
+      for (int i = 0; i < w; ++i) a[i] += a[i + w];
+    return a[0];
   }
 };
 
 // Register tile: R rows of X times C vectors of columns of M, over the whole k range. Each row's
 // part of x^T M x is reduced right away so the (rows x d) product X M is never written out.
 template <typename T, int R, int C>
-inline void tile(const T* X, i64 ldx, const T* M, i64 ldm, int d, i64 j0, T* quad) {
+inline void tile(const T* X, i64 ldx, const T* M, i64 ldm, int d, i64 j0,
+                 typename Simd<T>::vec* quad) {
   using S = Simd<T>;
   using vec = typename S::vec;
   vec acc[R][C];
@@ -52,11 +57,8 @@ inline void tile(const T* X, i64 ldx, const T* M, i64 ldm, int d, i64 j0, T* qua
       for (int c = 0; c < C; ++c) acc[r][c] += xv * m[c];
     }
   }
-  for (int r = 0; r < R; ++r) {
-    vec s = acc[r][0] * S::load(X + r * ldx + j0);
-    for (int c = 1; c < C; ++c) s += acc[r][c] * S::load(X + r * ldx + j0 + c * S::W);
-    quad[r] += S::hsum(s);
-  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) quad[r] += acc[r][c] * S::load(X + r * ldx + j0 + c * S::W);
 }
 
 template <typename T, int R>
@@ -66,8 +68,8 @@ inline void row_block(const T* X, i64 ldx, const T* M, i64 ldm, const T* theta, 
   using vec = typename S::vec;
   constexpr int C = UNISCALE_TILE_VECS;
   const int nv = (d + S::W - 1) / S::W;
-  T quad[R];
-  for (int r = 0; r < R; ++r) quad[r] = 0;
+  vec quad[R];  // per row, lanes of x^T M x still to be summed
+  for (int r = 0; r < R; ++r) quad[r] = S::zero();
   int v = 0;
   for (; v + C <= nv; v += C) tile<T, R, C>(X, ldx, M, ldm, d, static_cast<i64>(v) * S::W, quad);
   const int rest = nv - v;
@@ -84,7 +86,8 @@ inline void row_block(const T* X, i64 ldx, const T* M, i64 ldm, const T* theta, 
     vec acc = S::zero();
     for (int u = 0; u < nv; ++u) acc += S::load(x + u * S::W) * S::load(theta + u * S::W);
     mean[r * ms] = S::hsum(acc);
-    const T q = quad[r] > T(0) ? quad[r] : T(0);  // rounding can make a tiny quadratic negative
+    T q = S::hsum(quad[r]);
+    q = q > T(0) ? q : T(0);  // rounding can make a tiny quadratic negative
     width[r * ws] = __builtin_sqrt(q);
   }
 }

@@ -1,4 +1,4 @@
-// The SIMD kernels built for the avx2 instruction set (flags set on this file in CMakeLists.txt).
+// The SIMD kernels built for the avx2 instruction set (flags: see CMakeLists.txt).
 // Tile: 4 rows x 3 vectors of 32 bytes, sized to the register file of the target.
 #define UNISCALE_KERNEL_NS isa_avx2
 #define UNISCALE_VEC_BYTES 32

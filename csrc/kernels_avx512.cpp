@@ -1,4 +1,4 @@
-// The SIMD kernels built for the avx512 instruction set (flags set on this file in CMakeLists.txt).
+// The SIMD kernels built for the avx512 instruction set (flags: see CMakeLists.txt).
 // Tile: 8 rows x 3 vectors of 64 bytes, sized to the register file of the target.
 #define UNISCALE_KERNEL_NS isa_avx512
 #define UNISCALE_VEC_BYTES 64

@@ -1,4 +1,4 @@
-// The SIMD kernels built for the generic instruction set (flags set on this file in CMakeLists.txt).
+// The SIMD kernels built for the generic instruction set (flags: see CMakeLists.txt).
 // Tile: 4 rows x 2 vectors of 16 bytes, sized to the register file of the target.
 #define UNISCALE_KERNEL_NS isa_generic
 #define UNISCALE_VEC_BYTES 16

@@ -37,7 +37,8 @@ std::int64_t SharedLinUCB::n_updates() const {
 
 std::int64_t SharedLinUCB::state_bytes() const {
   ReadLock g(mu_);
-  return store_.state_bytes() + static_cast<std::int64_t>(sizeof(std::int64_t) * arm_counts_.size());
+  return store_.state_bytes() +
+         static_cast<std::int64_t>(sizeof(std::int64_t) * arm_counts_.size());
 }
 
 template <typename T>

@@ -125,7 +125,8 @@ void score_disjoint(const ArmStore& store, const T* X, std::int64_t B, T* mean, 
   const std::int64_t n_row_chunks = (B + row_chunk - 1) / row_chunk;
   const double arm_flops = 2.0 * static_cast<double>(row_chunk) * d * d;
   // Group arms so that one task is worth at least ~100k flops.
-  const std::int64_t group = std::max<std::int64_t>(1, static_cast<std::int64_t>(1.0e5 / arm_flops));
+  const std::int64_t group =
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(1.0e5 / arm_flops));
   const std::int64_t n_groups = (K + group - 1) / group;
   auto body = [&](std::int64_t t, int) {
     const std::int64_t g = t / n_row_chunks;

@@ -49,7 +49,7 @@ def test_save_load_round_trip_is_exact(cls, dtype, rng, tmp_path):
     loaded = cls.load(path)
     assert_same_state(model.state_dict(), loaded.state_dict())
     X = query(cls, rng)
-    for a, b in zip(model.scores(X), loaded.scores(X)):
+    for a, b in zip(model.scores(X), loaded.scores(X), strict=True):
         np.testing.assert_array_equal(a, b)
     # Both continue identically, including the timing of the next automatic refresh.
     n = 30
@@ -68,7 +68,7 @@ def test_state_dict_moves_between_core_and_reference(fast, ref, rng):
     c = fast.from_state_dict(b.state_dict())
     assert_same_state(a.state_dict(), c.state_dict())
     X = query(fast, rng)
-    for x, y in zip(a.scores(X), b.scores(X)):
+    for x, y in zip(a.scores(X), b.scores(X), strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-12)
 
 
@@ -119,8 +119,12 @@ def _rewrite(path, edit):
 def test_mismatched_files_raise_state_file_error(cls, rng, tmp_path):
     model = trained(cls, rng)
     path = tmp_path / "m.npz"
-    other = {LinUCB: DisjointLinUCB, LinUCBReference: DisjointLinUCB,
-             DisjointLinUCB: LinUCB, DisjointLinUCBReference: LinUCB}[cls]
+    other = {
+        LinUCB: DisjointLinUCB,
+        LinUCBReference: DisjointLinUCB,
+        DisjointLinUCB: LinUCB,
+        DisjointLinUCBReference: LinUCB,
+    }[cls]
     model.save(path)
     with pytest.raises(StateFileError, match="expected"):
         other.load(path)
@@ -140,8 +144,13 @@ def test_mismatched_files_raise_state_file_error(cls, rng, tmp_path):
     def missing(arrays, meta):
         del arrays["A_inv"]
 
-    for edit, pattern in [(version, "format_version"), (shape, "shape"), (nan, "NaN"),
-                          (gamma, "gamma"), (missing, "missing")]:
+    for edit, pattern in [
+        (version, "format_version"),
+        (shape, "shape"),
+        (nan, "NaN"),
+        (gamma, "gamma"),
+        (missing, "missing"),
+    ]:
         model.save(path)
         _rewrite(path, edit)
         with pytest.raises(StateFileError, match=pattern):
@@ -150,8 +159,9 @@ def test_mismatched_files_raise_state_file_error(cls, rng, tmp_path):
     model.save(path)
     with zipfile.ZipFile(path) as z:
         members = {n: z.read(n) for n in z.namelist()}
-    meta = json.loads(np.lib.format.read_array(
-        __import__("io").BytesIO(members["__meta__.npy"])).tobytes())
+    meta = json.loads(
+        np.lib.format.read_array(__import__("io").BytesIO(members["__meta__.npy"])).tobytes()
+    )
     meta["alpha"] = 99.0
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     buf = __import__("io").BytesIO()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 
 from uniscale.bandit import DisjointLinUCB, LinUCB
@@ -14,13 +13,17 @@ from uniscale.bandit import DisjointLinUCB, LinUCB
 def test_scores_during_updates_match_a_whole_state(kind, rng):
     d, K, n_batches, batch = 24, 40, 30, 300
     if kind == "shared":
+
         def make():
             return LinUCB(d, alpha=1.0, refresh_every=500)
+
         X_query = rng.normal(size=(8, K, d))
         arms = [None] * n_batches
     else:
+
         def make():
             return DisjointLinUCB(K, d, alpha=1.0, refresh_every=500)
+
         X_query = rng.normal(size=(8, d))
         arms = [rng.integers(0, K, size=batch) for _ in range(n_batches)]
     Xs = [rng.normal(size=(batch, d)) for _ in range(n_batches)]
@@ -29,7 +32,7 @@ def test_scores_during_updates_match_a_whole_state(kind, rng):
     # Every state a reader may legally see: before any batch, and after each whole batch.
     oracle = make()
     expected = [oracle.scores(X_query)[0].tobytes()]
-    for a, X, r in zip(arms, Xs, rs):
+    for a, X, r in zip(arms, Xs, rs, strict=True):
         oracle.update(a, X, r)
         expected.append(oracle.scores(X_query)[0].tobytes())
     legal = {e: i for i, e in enumerate(expected)}
@@ -56,7 +59,7 @@ def test_scores_during_updates_match_a_whole_state(kind, rng):
     readers = [threading.Thread(target=reader, args=(mine,)) for mine in seen]
     for t in readers:
         t.start()
-    for a, X, r in zip(arms, Xs, rs):
+    for a, X, r in zip(arms, Xs, rs, strict=True):
         model.update(a, X, r)
     done.set()
     for t in readers:
@@ -88,7 +91,7 @@ def test_concurrent_arm_changes_and_selects(rng):
     threads = [threading.Thread(target=reader) for _ in range(2)]
     for t in threads:
         t.start()
-    for i in range(50):
+    for _ in range(50):
         first = model.add_arms(2)
         model.update([first, first + 1], rng.normal(size=(2, d)), [1.0, 0.0])
         model.remove_arms([first])

@@ -128,13 +128,19 @@ def test_bad_update_leaves_state_unchanged(cls):
     ]
     if shared(cls):
         cases += [
-            ((np.array([0, 0, 1 << 40, 0, 0]), X, r), IndexError,
-             r"arms\[2\] = 1099511627776 is out of range, expected 0 <= arm < 16777216"),
+            (
+                (np.array([0, 0, 1 << 40, 0, 0]), X, r),
+                IndexError,
+                r"arms\[2\] = 1099511627776 is out of range, expected 0 <= arm < 16777216",
+            ),
         ]
     else:
         cases += [
-            ((np.array([0, 1, K, 0, 0]), X, r), IndexError,
-             rf"arms\[2\] = {K} is out of range, expected 0 <= arm < {K}"),
+            (
+                (np.array([0, 1, K, 0, 0]), X, r),
+                IndexError,
+                rf"arms\[2\] = {K} is out of range, expected 0 <= arm < {K}",
+            ),
             ((None, X, r), TypeError, r"arms must be an integer array, got None"),
         ]
     for args, exc, pattern in cases:

@@ -78,8 +78,9 @@ def _trained_pair(kind, d, K, dtype, rng, n=200):
         arms = None
     else:
         fast = DisjointLinUCB(K, d, alpha=0.8, lam=1.5, gamma=0.99, refresh_every=50, dtype=dtype)
-        ref = DisjointLinUCBReference(K, d, alpha=0.8, lam=1.5, gamma=0.99, refresh_every=50,
-                                      dtype=dtype)
+        ref = DisjointLinUCBReference(
+            K, d, alpha=0.8, lam=1.5, gamma=0.99, refresh_every=50, dtype=dtype
+        )
         arms = rng.integers(0, K, size=n)
     X, r = rng.normal(size=(n, d)), rng.normal(size=n)
     fast.update(arms, X, r)
@@ -89,13 +90,15 @@ def _trained_pair(kind, d, K, dtype, rng, n=200):
 
 @pytest.mark.parametrize("kind", ["shared", "disjoint"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("d,K,B", [(1, 1, 1), (7, 3, 5), (16, 168, 1), (17, 9, 33),
-                                   (64, 20, 70), (33, 130, 3)])
+@pytest.mark.parametrize(
+    "d,K,B", [(1, 1, 1), (7, 3, 5), (16, 168, 1), (17, 9, 33), (64, 20, 70), (33, 130, 3)]
+)
 def test_scores_and_select_equal_reference(kind, dtype, d, K, B, rng):
     fast, ref = _trained_pair(kind, d, K, dtype, rng)
     for key in ("A", "A_inv", "b", "theta", "counts"):
-        np.testing.assert_allclose(fast.state_dict()[key], ref.state_dict()[key], rtol=1e-10,
-                                   atol=1e-12, err_msg=key)
+        np.testing.assert_allclose(
+            fast.state_dict()[key], ref.state_dict()[key], rtol=1e-10, atol=1e-12, err_msg=key
+        )
     X = rng.normal(size=(B, K, d) if kind == "shared" else (B, d))
     mean, width = fast.scores(X.astype(dtype))
     mean_ref, width_ref = ref.scores(X)
@@ -203,14 +206,15 @@ def test_empty_batch_and_noncontiguous_input(kind, rng):
     np.testing.assert_array_equal(model.A, before["A"])
     big = rng.normal(size=(40, d * 2))
     model.update(np.arange(20) % K, big[::2, ::2], big[1::2, 0])  # strided views
-    model.update(np.arange(20) % K, np.ascontiguousarray(big[::2, ::2]),
-                 np.ascontiguousarray(big[1::2, 0]))
+    model.update(
+        np.arange(20) % K, np.ascontiguousarray(big[::2, ::2]), np.ascontiguousarray(big[1::2, 0])
+    )
     X = rng.normal(size=(K, 3, d * 2) if kind == "shared" else (3, d * 2))
     Xv = X.transpose(1, 0, 2)[..., ::2] if kind == "shared" else X[:, ::2]
     assert not Xv.flags.c_contiguous
-    for a, b in zip(model.scores(Xv), model.scores(np.ascontiguousarray(Xv))):
+    for a, b in zip(model.scores(Xv), model.scores(np.ascontiguousarray(Xv)), strict=True):
         np.testing.assert_array_equal(a, b)
-    for a, b in zip(model.select(Xv.astype(np.float32)), model.select(Xv.astype(np.float32))):
+    for a, b in zip(model.select(Xv), model.select(np.ascontiguousarray(Xv)), strict=True):
         np.testing.assert_array_equal(a, b)
     Xi = np.ones(Xv.shape, dtype=np.int32)  # integer features are accepted and converted
     np.testing.assert_array_equal(model.scores(Xi)[0], model.scores(Xi.astype(float))[0])
@@ -267,8 +271,9 @@ def test_float32_option_and_isa():
     use_mask=st.booleans(),
     penalty_kind=st.sampled_from([None, "row", "all"]),
 )
-def test_property_shared_select_and_state_match_reference(seed, B, K, d, n, gamma, use_mask,
-                                                          penalty_kind):
+def test_property_shared_select_and_state_match_reference(
+    seed, B, K, d, n, gamma, use_mask, penalty_kind
+):
     rng = np.random.default_rng(seed)
     fast = LinUCB(d, alpha=0.5, gamma=gamma, refresh_every=7)
     ref = LinUCBReference(d, alpha=0.5, gamma=gamma, refresh_every=7)
@@ -277,8 +282,9 @@ def test_property_shared_select_and_state_match_reference(seed, B, K, d, n, gamm
     fast.update(arms, X, r)
     ref.update(arms, X, r)
     for key in ("A", "A_inv", "b", "theta", "counts"):
-        np.testing.assert_allclose(fast.state_dict()[key], ref.state_dict()[key], rtol=1e-9,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            fast.state_dict()[key], ref.state_dict()[key], rtol=1e-9, atol=1e-12
+        )
     Xq = rng.normal(size=(B, K, d))
     mask = None
     if use_mask:
@@ -302,8 +308,13 @@ def test_property_shared_select_and_state_match_reference(seed, B, K, d, n, gamm
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), B=st.integers(0, 5), K=st.integers(1, 12),
-       d=st.integers(1, 10), n=st.integers(0, 60))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    B=st.integers(0, 5),
+    K=st.integers(1, 12),
+    d=st.integers(1, 10),
+    n=st.integers(0, 60),
+)
 def test_property_disjoint_matches_reference(seed, B, K, d, n):
     rng = np.random.default_rng(seed)
     fast = DisjointLinUCB(K, d, alpha=1.3, refresh_every=5)
@@ -313,6 +324,6 @@ def test_property_disjoint_matches_reference(seed, B, K, d, n):
     fast.update(arms, X, r)
     ref.update(arms, X, r)
     Xq = rng.normal(size=(B, d))
-    for a, b in zip(fast.scores(Xq), ref.scores(Xq)):
+    for a, b in zip(fast.scores(Xq), ref.scores(Xq), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(fast.counts, ref.counts)

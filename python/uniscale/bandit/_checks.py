@@ -89,27 +89,35 @@ def as_array(op: str, name: str, value: Any, kinds: str, what: str) -> np.ndarra
 
 def check_shape(op: str, name: str, a: np.ndarray, want: tuple[int | None, ...], layout: str):
     """ValueError unless ``a`` has len(want) dims and matches every non-None entry."""
-    ok = a.ndim == len(want) and all(w is None or s == w for s, w in zip(a.shape, want))
+    ok = a.ndim == len(want) and all(
+        w is None or s == w for s, w in zip(a.shape, want, strict=True)
+    )
     if not ok:
         raise ValueError(f"{op}: {name} must have shape {layout}, got {a.shape}")
 
 
-def real_array(op: str, name: str, value: Any, want: tuple[int | None, ...], layout: str,
-               dtype: Any = np.float64, finite: bool = True) -> np.ndarray:
+def real_array(
+    op: str,
+    name: str,
+    value: Any,
+    want: tuple[int | None, ...],
+    layout: str,
+    dtype: Any = np.float64,
+    finite: bool = True,
+) -> np.ndarray:
     """C-contiguous array of ``dtype`` from a real array-like with the expected shape."""
     a = as_array(op, name, value, "fiu", "a real (float or integer) dtype")
     check_shape(op, name, a, want, layout)
     a = np.ascontiguousarray(a, dtype=dtype)
     if finite and a.size and not np.isfinite(a).all():
         bad = int(np.flatnonzero(~np.isfinite(a.ravel()))[0])
-        raise ValueError(
-            f"{op}: {name} must be finite, got {a.ravel()[bad]} at flat index {bad}"
-        )
+        raise ValueError(f"{op}: {name} must be finite, got {a.ravel()[bad]} at flat index {bad}")
     return a
 
 
-def check_choice(op: str, mask: Any, penalty: Any, B: int, K: int
-                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
+def check_choice(
+    op: str, mask: Any, penalty: Any, B: int, K: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Validate ``mask`` (B, K) bool and ``penalty`` (K,) or (B, K) for a select call."""
     if B > 0 and K == 0:
         raise ValueError(f"{op}: there are no arms to choose from (K = 0)")
@@ -149,7 +157,5 @@ def check_arms(op: str, arms: Any, B: int, n_arms: int | None) -> np.ndarray:
     bad = (a < 0) | (a >= limit)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise IndexError(
-            f"{op}: arms[{i}] = {a[i]} is out of range, expected 0 <= arm < {limit}"
-        )
+        raise IndexError(f"{op}: arms[{i}] = {a[i]} is out of range, expected 0 <= arm < {limit}")
     return a

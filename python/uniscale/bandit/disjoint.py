@@ -62,7 +62,12 @@ class DisjointLinUCB:
             self._KIND, alpha, lam, gamma, refresh_every, dtype
         )
         self._m = _core.DisjointLinUCB(
-            n_arms, d, alpha=alpha, lam=lam, gamma=gamma, refresh_every=refresh_every,
+            n_arms,
+            d,
+            alpha=alpha,
+            lam=lam,
+            gamma=gamma,
+            refresh_every=refresh_every,
             dtype=dtype,
         )
 
@@ -118,7 +123,8 @@ class DisjointLinUCB:
         if failed:
             logger.warning(
                 "DisjointLinUCB.refresh: %s arm(s) have an A that is not numerically positive "
-                "definite; kept their Sherman-Morrison inverses", failed,
+                "definite; kept their Sherman-Morrison inverses",
+                failed,
             )
 
     def add_arms(self, count: int) -> int:
@@ -223,8 +229,13 @@ class DisjointLinUCB:
         """Rebuild a model from ``state_dict()`` output; StateFileError if inconsistent."""
         sd = check_state_dict(state, cls._KIND)
         model = cls(
-            sd["n_arms"], sd["d"], alpha=sd["alpha"], lam=sd["lam"], gamma=sd["gamma"],
-            refresh_every=sd["refresh_every"], dtype=sd["dtype"],
+            sd["n_arms"],
+            sd["d"],
+            alpha=sd["alpha"],
+            lam=sd["lam"],
+            gamma=sd["gamma"],
+            refresh_every=sd["refresh_every"],
+            dtype=sd["dtype"],
         )
         model._m.set_state(sd, sd["n_arms"])
         return model

@@ -229,8 +229,12 @@ class LinUCB:
         """
         sd = check_state_dict(state, cls._KIND)
         model = cls(
-            sd["d"], alpha=sd["alpha"], lam=sd["lam"], gamma=sd["gamma"],
-            refresh_every=sd["refresh_every"], dtype=sd["dtype"],
+            sd["d"],
+            alpha=sd["alpha"],
+            lam=sd["lam"],
+            gamma=sd["gamma"],
+            refresh_every=sd["refresh_every"],
+            dtype=sd["dtype"],
         )
         model._m.set_state(sd)
         return model

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from uniscale.bandit._checks import (
+    as_array,
     check_alpha,
     check_arms,
     check_choice,
@@ -62,8 +63,9 @@ def _cholesky_inverse(A: np.ndarray) -> np.ndarray | None:
     return L_inv.T @ L_inv
 
 
-def _select(op: str, mean: np.ndarray, width: np.ndarray, alpha: float, mask: Any, penalty: Any
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _select(
+    op: str, mean: np.ndarray, width: np.ndarray, alpha: float, mask: Any, penalty: Any
+) -> tuple[np.ndarray, np.ndarray]:
     B, K = mean.shape
     m, p = check_choice(op, mask, penalty, B, K)
     ucb = mean.astype(np.float64) + alpha * width.astype(np.float64)
@@ -137,8 +139,9 @@ class LinUCBReference:
         _check_scores(op, X, mean, width)
         return mean.astype(self.dtype), width.astype(self.dtype)
 
-    def select(self, X: Any, mask: Any = None, penalty: Any = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def select(
+        self, X: Any, mask: Any = None, penalty: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """X (B, K, d) -> arms int64 (B,), score float64 (B,)."""
         op = f"{self._KIND}Reference.select"
         X = self._X(op, X)
@@ -160,10 +163,11 @@ class LinUCBReference:
         if a is not None:
             top = int(a.max()) + 1
             if top > self.counts.size:
-                self.counts = np.concatenate([self.counts, np.zeros(top - self.counts.size,
-                                                                    np.int64)])
+                self.counts = np.concatenate(
+                    [self.counts, np.zeros(top - self.counts.size, np.int64)]
+                )
             np.add.at(self.counts, a, 1)
-        for x, rr in zip(X, r):
+        for x, rr in zip(X, r, strict=True):
             sherman_morrison_step(self.A, self.A_inv, self.b, x, float(rr), self.gamma)
             self._since_refresh += 1
             if self._since_refresh >= self.refresh_every:
@@ -187,19 +191,34 @@ class LinUCBReference:
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION, "kind": self._KIND, "d": self.d,
-            "alpha": self.alpha, "lam": self.lam, "gamma": self.gamma,
-            "refresh_every": self.refresh_every, "dtype": self.dtype,
-            "n_updates": self.n_updates, "since_refresh": self._since_refresh,
-            "A": self.A.copy(), "A_inv": self.A_inv.copy(), "b": self.b.copy(),
-            "theta": self.theta.copy(), "counts": self.counts.copy(),
+            "format_version": FORMAT_VERSION,
+            "kind": self._KIND,
+            "d": self.d,
+            "alpha": self.alpha,
+            "lam": self.lam,
+            "gamma": self.gamma,
+            "refresh_every": self.refresh_every,
+            "dtype": self.dtype,
+            "n_updates": self.n_updates,
+            "since_refresh": self._since_refresh,
+            "A": self.A.copy(),
+            "A_inv": self.A_inv.copy(),
+            "b": self.b.copy(),
+            "theta": self.theta.copy(),
+            "counts": self.counts.copy(),
         }
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> LinUCBReference:
         sd = check_state_dict(state, cls._KIND)
-        model = cls(sd["d"], alpha=sd["alpha"], lam=sd["lam"], gamma=sd["gamma"],
-                    refresh_every=sd["refresh_every"], dtype=sd["dtype"])
+        model = cls(
+            sd["d"],
+            alpha=sd["alpha"],
+            lam=sd["lam"],
+            gamma=sd["gamma"],
+            refresh_every=sd["refresh_every"],
+            dtype=sd["dtype"],
+        )
         for key in ("A", "A_inv", "b", "theta", "counts", "n_updates"):
             setattr(model, key, sd[key])
         model._since_refresh = sd["since_refresh"]
@@ -259,8 +278,10 @@ class DisjointLinUCBReference:
 
     @property
     def state_bytes(self) -> int:
-        return sum(a.nbytes for a in (self.A, self.A_inv, self.b, self.theta, self.counts,
-                                      self._since_refresh))
+        return sum(
+            a.nbytes
+            for a in (self.A, self.A_inv, self.b, self.theta, self.counts, self._since_refresh)
+        )
 
     def _X(self, op: str, X: Any) -> np.ndarray:
         return real_array(op, "X", X, (None, self.d), f"(B, d) with d = {self.d}")
@@ -283,8 +304,9 @@ class DisjointLinUCBReference:
         _check_scores(op, X, mean, width)
         return mean.astype(self.dtype), width.astype(self.dtype)
 
-    def select(self, X: Any, mask: Any = None, penalty: Any = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def select(
+        self, X: Any, mask: Any = None, penalty: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """X (B, d) -> arms int64 (B,), score float64 (B,)."""
         op = f"{self._KIND}Reference.select"
         X = self._X(op, X)
@@ -304,9 +326,10 @@ class DisjointLinUCBReference:
         real_array(op, "X", X, X.shape, "")
         real_array(op, "rewards", r, r.shape, "")
         touched = set()
-        for arm, x, rr in zip(a, X, r):
-            sherman_morrison_step(self.A[arm], self.A_inv[arm], self.b[arm], x, float(rr),
-                                  self.gamma)
+        for arm, x, rr in zip(a, X, r, strict=True):
+            sherman_morrison_step(
+                self.A[arm], self.A_inv[arm], self.b[arm], x, float(rr), self.gamma
+            )
             self.counts[arm] += 1
             self._since_refresh[arm] += 1
             if self._since_refresh[arm] >= self.refresh_every:
@@ -328,8 +351,9 @@ class DisjointLinUCBReference:
     def refresh(self) -> None:
         failed = sum(not self._refresh(a) for a in range(self.n_arms))
         if failed:
-            logger.warning("DisjointLinUCBReference.refresh: %s arm(s) not positive definite",
-                           failed)
+            logger.warning(
+                "DisjointLinUCBReference.refresh: %s arm(s) not positive definite", failed
+            )
 
     def add_arms(self, count: int) -> int:
         count = check_int(f"{self._KIND}Reference.add_arms", "count", count, 1)
@@ -345,8 +369,6 @@ class DisjointLinUCBReference:
 
     def remove_arms(self, indices: Any) -> None:
         op = f"{self._KIND}Reference.remove_arms"
-        from uniscale.bandit._checks import as_array
-
         idx = as_array(op, "indices", indices, "iu", "an integer dtype")
         if idx.ndim > 1:
             raise ValueError(f"{op}: indices must be an int or a 1-D array, got shape {idx.shape}")
@@ -364,19 +386,36 @@ class DisjointLinUCBReference:
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION, "kind": self._KIND, "d": self.d,
-            "n_arms": self.n_arms, "alpha": self.alpha, "lam": self.lam, "gamma": self.gamma,
-            "refresh_every": self.refresh_every, "dtype": self.dtype,
-            "n_updates": self.n_updates, "since_refresh": self._since_refresh.copy(),
-            "A": self.A.copy(), "A_inv": self.A_inv.copy(), "b": self.b.copy(),
-            "theta": self.theta.copy(), "counts": self.counts.copy(),
+            "format_version": FORMAT_VERSION,
+            "kind": self._KIND,
+            "d": self.d,
+            "n_arms": self.n_arms,
+            "alpha": self.alpha,
+            "lam": self.lam,
+            "gamma": self.gamma,
+            "refresh_every": self.refresh_every,
+            "dtype": self.dtype,
+            "n_updates": self.n_updates,
+            "since_refresh": self._since_refresh.copy(),
+            "A": self.A.copy(),
+            "A_inv": self.A_inv.copy(),
+            "b": self.b.copy(),
+            "theta": self.theta.copy(),
+            "counts": self.counts.copy(),
         }
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> DisjointLinUCBReference:
         sd = check_state_dict(state, cls._KIND)
-        model = cls(0, sd["d"], alpha=sd["alpha"], lam=sd["lam"], gamma=sd["gamma"],
-                    refresh_every=sd["refresh_every"], dtype=sd["dtype"])
+        model = cls(
+            0,
+            sd["d"],
+            alpha=sd["alpha"],
+            lam=sd["lam"],
+            gamma=sd["gamma"],
+            refresh_every=sd["refresh_every"],
+            dtype=sd["dtype"],
+        )
         for key in ("A", "A_inv", "b", "theta", "counts", "n_updates"):
             setattr(model, key, sd[key])
         model._since_refresh = sd["since_refresh"]

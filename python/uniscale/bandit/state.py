@@ -51,7 +51,15 @@ FORMAT_VERSION = 1
 _META = "__meta__"
 _ARRAYS = ("A", "A_inv", "b", "theta", "counts")
 _SCALARS = (
-    "format_version", "kind", "d", "n_arms", "alpha", "lam", "gamma", "refresh_every", "dtype",
+    "format_version",
+    "kind",
+    "d",
+    "n_arms",
+    "alpha",
+    "lam",
+    "gamma",
+    "refresh_every",
+    "dtype",
     "n_updates",
 )
 
