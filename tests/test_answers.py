@@ -22,8 +22,10 @@ from uniscale.answers import (
     ("text", "expected"),
     [
         (r"Thus $x = \boxed{\frac{1}{2}}$.", r"\frac{1}{2}"),
-        (r"first \boxed{3}, then corrected: \boxed{\left(1, \frac{\pi}{2}\right)}",
-         r"\left(1, \frac{\pi}{2}\right)"),
+        (
+            r"first \boxed{3}, then corrected: \boxed{\left(1, \frac{\pi}{2}\right)}",
+            r"\left(1, \frac{\pi}{2}\right)",
+        ),
         (r"\fbox{7} done", "7"),
         ("She sells 9 eggs.\n#### 1,000\n", "1000"),
         ("so...\n#### $18.", "18"),

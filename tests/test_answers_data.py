@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from uniscale.answers import canonical_key, extract_answer, gold_from_gsm8k, grade
-from uniscale.answers import _mathverify
+from uniscale.answers import _mathverify, canonical_key, extract_answer, gold_from_gsm8k, grade
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -48,7 +47,7 @@ def test_gsm8k_golds_are_numbers(gsm8k_golds: list[str]) -> None:
 def test_gsm8k_solutions_grade_against_their_gold(
     gsm8k_test: list[dict], gsm8k_golds: list[str]
 ) -> None:
-    for row, gold in zip(gsm8k_test, gsm8k_golds):
+    for row, gold in zip(gsm8k_test, gsm8k_golds, strict=True):
         assert grade(extract_answer(row["answer"]), gold), row["answer"][-80:]
         # Without the "####" line the reference's last number is not always the answer, but
         # graded as a plain number the full text must still agree with its own gold.
@@ -114,15 +113,13 @@ def test_math500_no_false_matches_between_neighbours(math500: list[dict]) -> Non
     assert len(matches) <= 1
 
 
-def test_gpt3_solutions_grading_matches_recorded(
-    shared_data: Path, gsm8k_golds: list[str]
-) -> None:
+def test_gpt3_solutions_grading_matches_recorded(shared_data: Path, gsm8k_golds: list[str]) -> None:
     """OpenAI's GPT-3 samples (final line "A: <n>") with their recorded is_correct."""
     rows = _jsonl(shared_data / "gsm8k" / "example_model_solutions.jsonl")
     for arm in ("6b_finetuning", "175b_finetuning", "6b_verification", "175b_verification"):
         disagreements = [
             i
-            for i, (row, gold) in enumerate(zip(rows, gsm8k_golds))
+            for i, (row, gold) in enumerate(zip(rows, gsm8k_golds, strict=True))
             if grade(extract_answer(row[arm]["solution"]), gold) != row[arm]["is_correct"]
         ]
         assert disagreements == [], arm
@@ -138,7 +135,7 @@ def test_routellm_responses_grading_matches_recorded(
         rows = list(csv.DictReader(f))
     for model in ("mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"):
         agree = unexplained = 0
-        for row, gold in zip(rows, gsm8k_golds):
+        for row, gold in zip(rows, gsm8k_golds, strict=True):
             predicted = extract_answer(row[model + "_response"], "number")
             ours, recorded = grade(predicted, gold, "number"), row[model] == "True"
             if ours == recorded:
@@ -159,14 +156,15 @@ def test_mot_cascade_recorded_answers(shared_data: Path, gsm8k_golds: list[str])
     recorded grading; we read it as the date it is.
     """
     date_gold = {
-        row["qid"]: row["gold"] for row in _jsonl(shared_data / "mot_cascade" / "queries_date.jsonl")
+        row["qid"]: row["gold"]
+        for row in _jsonl(shared_data / "mot_cascade" / "queries_date.jsonl")
     }
     counts = {"date": 0, "gsm8k": 0}
     disagreements = []
     with gzip.open(shared_data / "mot_cascade" / "samples.jsonl.gz", "rt", encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
-            for answer, correct in zip(row["answers"], row["correct"]):
+            for answer, correct in zip(row["answers"], row["correct"], strict=True):
                 if row["task"] == "date":
                     extracted = None if answer is None else extract_answer(answer, "date")
                     ours = grade(extracted, date_gold[row["qid"]], "date")

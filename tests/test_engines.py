@@ -22,10 +22,9 @@ from uniscale.engines import (
 )
 from uniscale.engines.base import Engine, check_generate_args
 from uniscale.engines.chat_template import GEMMA_TURNS_TEMPLATE, render_chat
-from uniscale.errors import EngineError
-
 from uniscale.engines.llama_cpp import LlamaCppEngine, model_info_from_gguf_metadata, sample_token
 from uniscale.engines.vllm import count_safetensors_params
+from uniscale.errors import EngineError
 
 try:
     import llama_cpp
@@ -122,8 +121,9 @@ def test_sample_token_frequencies_follow_tempered_softmax() -> None:
         # 5 standard deviations of a binomial count
         assert np.all(np.abs(counts - draws * target) < 5 * np.sqrt(draws * target * (1 - target)))
     # top_p=0.65 keeps tokens 3 and 2 (0.4 + 0.3 >= 0.65), renormalized to 4/7 and 3/7
-    counts = np.bincount([sample_token(logits, 1.0, 0.65, rng)[0] for _ in range(draws)],
-                         minlength=4)
+    counts = np.bincount(
+        [sample_token(logits, 1.0, 0.65, rng)[0] for _ in range(draws)], minlength=4
+    )
     assert counts[0] == counts[1] == 0
     assert abs(counts[3] / draws - 4 / 7) < 0.02
 
@@ -175,7 +175,9 @@ def test_render_chat_prefill_cuts_the_closing_of_the_turn() -> None:
     with pytest.raises(EngineError, match=r"dropped the final assistant message"):
         render_chat("{{ messages[0]['content'] }}", messages, continue_final=True)
     gemma = render_chat(GEMMA_TURNS_TEMPLATE, QUESTION, bos_token="<bos>")
-    assert gemma.startswith("<bos><start_of_turn>user\n") and gemma.endswith("<start_of_turn>model\n")
+    assert gemma.startswith("<bos><start_of_turn>user\n") and gemma.endswith(
+        "<start_of_turn>model\n"
+    )
 
 
 # -- registry --------------------------------------------------------------------------------

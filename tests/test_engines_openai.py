@@ -52,11 +52,19 @@ def llama_server(log_dir: Path, n_ctx: int = 1024) -> Iterator[tuple[str, subpro
     log = (log_dir / f"llama_server_{port}.log").open("w")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "llama_cpp.server",
-            "--model", str(resolve_gguf("smollm2-135m")),
-            "--model_alias", "smollm2-135m",
-            "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", str(n_ctx),
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(resolve_gguf("smollm2-135m")),
+            "--model_alias",
+            "smollm2-135m",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(n_ctx),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -128,22 +136,27 @@ def test_greedy_text_matches_the_embedded_engine(server_url: str) -> None:
     # the server's only model is picked
     remote = OpenAIEngine(server_url, extra_body={"repeat_penalty": 1.0})
     try:
-        [[ours]] = run(embedded.generate(["The capital of France is"], max_tokens=8,
-                                         temperature=0.0))
-        [[theirs]] = run(remote.generate(["The capital of France is"], max_tokens=8,
-                                         temperature=0.0))
+        [[ours]] = run(
+            embedded.generate(["The capital of France is"], max_tokens=8, temperature=0.0)
+        )
+        [[theirs]] = run(
+            remote.generate(["The capital of France is"], max_tokens=8, temperature=0.0)
+        )
     finally:
         run(embedded.aclose())
         run(remote.aclose())
     assert theirs.text == ours.text
     assert (theirs.prompt_tokens, theirs.completion_tokens) == (
-        ours.prompt_tokens, ours.completion_tokens
+        ours.prompt_tokens,
+        ours.completion_tokens,
     )
 
 
 @pytest.mark.slow
 def test_unknown_model_and_prompt_longer_than_context(server_url: str) -> None:
-    with pytest.raises(EngineError, match=r"unknown model 'llama-70b': .* serves \['smollm2-135m'\]"):
+    with pytest.raises(
+        EngineError, match=r"unknown model 'llama-70b': .* serves \['smollm2-135m'\]"
+    ):
         run(OpenAIEngine(server_url, "llama-70b").generate(["hi"], max_tokens=1))
     engine = OpenAIEngine(server_url, "smollm2-135m")
     with pytest.raises(EngineError, match=r"HTTP 400 .*maximum context length is 1024 tokens"):
@@ -161,8 +174,9 @@ def test_server_killed_mid_request_gives_a_clear_error(tmp_path: Path) -> None:
 
         async def killed_while_generating() -> float:
             task = asyncio.ensure_future(
-                engine.generate(["Write a long story about a dragon."], max_tokens=400,
-                                temperature=0.8)
+                engine.generate(
+                    ["Write a long story about a dragon."], max_tokens=400, temperature=0.8
+                )
             )
             await asyncio.sleep(1.5)  # the request is being served now
             assert not task.done()
@@ -202,8 +216,13 @@ def test_constructor_checks() -> None:
 class Script:
     """What the scripted server answers, and what it saw."""
 
-    def __init__(self, statuses: list[int] | None = None, delay_s: float = 0.0,
-                 honour_n: bool = True, retry_after: str | None = None) -> None:
+    def __init__(
+        self,
+        statuses: list[int] | None = None,
+        delay_s: float = 0.0,
+        honour_n: bool = True,
+        retry_after: str | None = None,
+    ) -> None:
         self.statuses = list(statuses or [])
         self.delay_s = delay_s
         self.honour_n = honour_n

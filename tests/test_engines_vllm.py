@@ -52,8 +52,9 @@ def _model_dir() -> Path:
     configured = os.environ.get("UNISCALE_VLLM_MODEL")
     if configured:
         return Path(configured)
-    spec = importlib.util.spec_from_file_location("make_hf_smollm2", REPO / "scripts" /
-                                                  "make_hf_smollm2.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_hf_smollm2", REPO / "scripts" / "make_hf_smollm2.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     target = module.default_out_dir()
@@ -103,10 +104,14 @@ def test_samples_counts_logprobs_and_seeds(engine: VLLMEngine) -> None:
 
 
 def test_logprobs_are_the_untempered_model_probabilities(engine: VLLMEngine) -> None:
-    [[greedy]] = run(engine.generate(["The capital of France is"], max_tokens=1,
-                                     temperature=0.0, logprobs=True))
-    hot = run(engine.generate(["The capital of France is"], n=4, max_tokens=1, temperature=0.5,
-                              seed=1, logprobs=True))[0]
+    [[greedy]] = run(
+        engine.generate(["The capital of France is"], max_tokens=1, temperature=0.0, logprobs=True)
+    )
+    hot = run(
+        engine.generate(
+            ["The capital of France is"], n=4, max_tokens=1, temperature=0.5, seed=1, logprobs=True
+        )
+    )[0]
     same_token = [c for c in hot if c.text == greedy.text]
     assert same_token  # " Paris" has most of the mass at T=0.5
     for c in same_token:
@@ -116,8 +121,11 @@ def test_logprobs_are_the_untempered_model_probabilities(engine: VLLMEngine) -> 
 def test_stop_strings_and_greedy_samples(engine: VLLMEngine) -> None:
     [[free]] = run(engine.generate(["The capital of France is"], max_tokens=6, temperature=0.0))
     assert "." in free.text
-    [cut_samples] = run(engine.generate(["The capital of France is"], n=2, max_tokens=6,
-                                        temperature=0.0, stop=["."]))
+    [cut_samples] = run(
+        engine.generate(
+            ["The capital of France is"], n=2, max_tokens=6, temperature=0.0, stop=["."]
+        )
+    )
     assert cut_samples[0] == cut_samples[1]
     assert cut_samples[0].text == free.text[: free.text.index(".")]
     assert cut_samples[0].finish_reason == "stop"
@@ -125,12 +133,12 @@ def test_stop_strings_and_greedy_samples(engine: VLLMEngine) -> None:
 
 def test_continue_final_is_prefill(engine: VLLMEngine) -> None:
     messages = [*QUESTION, {"role": "assistant", "content": "The answer is"}]
-    [[prefilled]] = run(engine.generate([messages], max_tokens=4, temperature=0.0,
-                                        continue_final=True))
+    [[prefilled]] = run(
+        engine.generate([messages], max_tokens=4, temperature=0.0, continue_final=True)
+    )
     [[new_turn]] = run(engine.generate([QUESTION], max_tokens=4, temperature=0.0))
     tokenizer = engine._tokenizer
-    expected = tokenizer.apply_chat_template(messages, tokenize=False,
-                                             continue_final_message=True)
+    expected = tokenizer.apply_chat_template(messages, tokenize=False, continue_final_message=True)
     assert expected.endswith("<|im_start|>assistant\nThe answer is")
     assert prefilled.prompt_tokens == len(tokenizer.encode(expected, add_special_tokens=False))
     assert prefilled.prompt_tokens > new_turn.prompt_tokens

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
 
 from uniscale.answers.choices import choice_key, choices_equal, extract_choice
 from uniscale.answers.dates import date_key, dates_equal, extract_date
@@ -22,7 +21,7 @@ __all__ = ["KINDS", "AnswerKind", "canonical_key", "equivalent", "extract_answer
 logger = logging.getLogger(__name__)
 
 #: A kind name, or a user extractor ``text -> answer | None``.
-AnswerKind = Union[str, Callable[[str], "str | None"]]
+AnswerKind = str | Callable[[str], str | None]
 
 
 @dataclass(frozen=True)

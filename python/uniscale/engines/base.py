@@ -13,7 +13,6 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 __all__ = [
     "FINISH_REASONS",
@@ -28,7 +27,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: A raw text prompt, or chat messages ``[{"role": ..., "content": ...}, ...]``.
-Prompt = Union[str, list[dict[str, str]]]
+Prompt = str | list[dict[str, str]]
 
 #: "stop": the model ended its turn or a stop string was met; "length": ``max_tokens`` or the
 #: context ran out.
@@ -152,8 +151,7 @@ def _check_messages(where: str, messages: list, continue_final: bool) -> None:
         for field in ("role", "content"):
             if not isinstance(message.get(field), str):
                 raise TypeError(
-                    f"{where}[{j}][{field!r}] must be str, got "
-                    f"{type(message.get(field)).__name__}"
+                    f"{where}[{j}][{field!r}] must be str, got {type(message.get(field)).__name__}"
                 )
     if continue_final and messages[-1]["role"] != "assistant":
         raise ValueError(

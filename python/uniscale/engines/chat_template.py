@@ -91,9 +91,7 @@ def render_chat(
     variables = {"bos_token": bos_token, "eos_token": eos_token}
     try:
         if not continue_final:
-            return compiled.render(
-                messages=list(messages), add_generation_prompt=True, **variables
-            )
+            return compiled.render(messages=list(messages), add_generation_prompt=True, **variables)
         marker = f"<<uniscale-prefill-{uuid.uuid4().hex}>>"
         last = dict(messages[-1], content=marker)
         rendered = compiled.render(

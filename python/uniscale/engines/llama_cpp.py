@@ -307,9 +307,7 @@ class LlamaCppEngine(Engine):
     def _rewind(self, keep: int) -> int:
         """Drop KV-cache entries from position ``keep`` on; return how many stay."""
         memory = self._api.llama_get_memory(self._llama.ctx)
-        if keep < self._llama.n_tokens and not self._api.llama_memory_seq_rm(
-            memory, -1, keep, -1
-        ):
+        if keep < self._llama.n_tokens and not self._api.llama_memory_seq_rm(memory, -1, keep, -1):
             # The cache cannot be cut there (it should be able to with swa_full): start over.
             self._api.llama_memory_clear(memory, True)
             keep = 0
@@ -363,9 +361,7 @@ class LlamaCppEngine(Engine):
             before = len(text)
             # Decoding the whole continuation each step keeps multi-byte characters and
             # tokenizers that merge spaces across tokens right; completions are short.
-            text = self._llama.detokenize(generated, special=False).decode(
-                "utf-8", errors="ignore"
-            )
+            text = self._llama.detokenize(generated, special=False).decode("utf-8", errors="ignore")
             if args.stop:
                 start = max(0, before - longest_stop)
                 hits = [i for i in (text.find(s, start) for s in args.stop) if i >= 0]

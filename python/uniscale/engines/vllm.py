@@ -101,7 +101,8 @@ class VLLMEngine(Engine):
         **llm_kwargs: Any,
     ) -> None:
         if max_model_len is not None and (
-            isinstance(max_model_len, bool) or not isinstance(max_model_len, int)
+            isinstance(max_model_len, bool)
+            or not isinstance(max_model_len, int)
             or max_model_len < 1
         ):
             raise ValueError(
@@ -146,7 +147,9 @@ class VLLMEngine(Engine):
         hidden = getattr(hf, "hidden_size", None)
         n_head = getattr(hf, "num_attention_heads", None)
         n_head_kv = getattr(hf, "num_key_value_heads", None) or n_head
-        head_dim = getattr(hf, "head_dim", None) or (hidden // n_head if hidden and n_head else None)
+        head_dim = getattr(hf, "head_dim", None) or (
+            hidden // n_head if hidden and n_head else None
+        )
         cache_dtype = str(self._llm.llm_engine.vllm_config.cache_config.cache_dtype)
         if cache_dtype == "auto":
             cache_dtype = str(model_config.dtype).replace("torch.", "")
@@ -178,7 +181,9 @@ class VLLMEngine(Engine):
                     continue_final_message=continue_final,
                 )
             except Exception as exc:  # jinja2 / tokenizer errors of many kinds
-                raise EngineError(f"generate: prompts[{index}]: chat template failed: {exc}") from exc
+                raise EngineError(
+                    f"generate: prompts[{index}]: chat template failed: {exc}"
+                ) from exc
             # The template writes the special tokens itself.
             ids = list(self._tokenizer.encode(text, add_special_tokens=False))
         if len(ids) >= self.max_model_len:
@@ -213,7 +218,7 @@ class VLLMEngine(Engine):
                 [TokensPrompt(prompt_token_ids=ids) for ids in token_ids], params, use_tqdm=False
             )
         results = []
-        for ids, request in zip(token_ids, outputs):
+        for ids, request in zip(token_ids, outputs, strict=True):
             samples = []
             for out in sorted(request.outputs, key=lambda o: o.index):
                 logprobs = None
@@ -221,7 +226,8 @@ class VLLMEngine(Engine):
                     if out.logprobs is None:
                         raise EngineError("vLLM returned no log-probabilities although asked")
                     logprobs = tuple(
-                        float(step[token].logprob) for token, step in zip(out.token_ids, out.logprobs)
+                        float(step[token].logprob)
+                        for token, step in zip(out.token_ids, out.logprobs, strict=True)
                     )
                 samples.append(
                     Completion(
