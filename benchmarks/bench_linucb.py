@@ -245,7 +245,9 @@ def run_scoring(
             out.append(rec)
             continue
         key = (model, prov, dtype, K, d)
-        if key in _LAST:
+        # Only the slow baselines are extrapolated: their time grows with B, while the core at
+        # small B is bound by reading the state and says little about larger B.
+        if key in _LAST and prov in ("reference", "mabwiser"):
             prev_B, prev_s = _LAST[key]
             guess = prev_s * B / prev_B
             if guess > args.max_call_s:
@@ -537,6 +539,67 @@ def targets(recs: list[Record], ups: list[UpdateRecord]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def target_rounds(args, rng) -> str:
+    """The target cells measured in ``--rounds`` interleaved rounds.
+
+    On a shared machine the load changes from minute to minute, so a core time and a matmul time
+    taken minutes apart compare badly. Here every round measures the core and both matmuls of a
+    cell back to back; the table reports medians over rounds of the times and of the per-round
+    ratios.
+    """
+    cells = [
+        ("shared", "float64", 168, 64, 1),
+        ("disjoint", "float64", 168, 64, 1),
+        ("disjoint", "float32", 168, 64, 1),
+        ("shared", "float64", 168, 64, 64),
+        ("disjoint", "float64", 168, 64, 64),
+        ("shared", "float64", 168, 64, 1024),
+        ("shared", "float32", 168, 64, 1024),
+        ("disjoint", "float64", 168, 64, 1024),
+        ("disjoint", "float32", 168, 64, 1024),
+        ("shared", "float64", 1024, 16, 1024),
+        ("disjoint", "float64", 16, 16, 1024),
+    ]
+    per: dict[tuple, list[Record]] = {}
+    upd: dict[tuple, list[UpdateRecord]] = {}
+    for i in range(args.rounds):
+        for model, dtype, K, d, B in cells:
+            provs = ["core", "matmul"] + (["reference"] if B == 64 else [])
+            for r in run_scoring(args, model, dtype, K, d, B, rng, provs):
+                per.setdefault((model, dtype, K, d, B, r.provider), []).append(r)
+        for model, K in (("shared", 168), ("disjoint", 168)):
+            for u in run_updates(args, model, K, 64, rng, ["core"]):
+                upd.setdefault((model, K, u.batch), []).append(u)
+        logger.info("round %s of %s done", i + 1, args.rounds)
+    lines = [
+        f"## Target cells, {args.rounds} interleaved rounds (medians over rounds)",
+        "",
+        "| model | dtype | K | d | B | provider | µs/call p50 | CPU µs/call | GFLOP/s "
+        "| ratio to best matmul (per-round median) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (model, dtype, K, d, B, prov), rs in per.items():
+        ok = [r for r in rs if r.status == "ok"]
+        if not ok:
+            continue
+        med = lambda xs: float(np.median([x for x in xs if x is not None]))  # noqa: E731
+        ratios = [r.ratio_to_matmul for r in ok if r.ratio_to_matmul is not None]
+        call, cpu = med(r.call_us_p50 for r in ok), med(r.cpu_us_p50 for r in ok)
+        ratio = fmt(float(np.median(ratios)), 2) if ratios else "–"
+        lines.append(
+            f"| {model} | {dtype} | {K} | {d} | {B} | {prov} | {fmt(call)} | {fmt(cpu)} | "
+            f"{fmt(med(r.gflops for r in ok))} | {ratio} |"
+        )
+    lines += ["", "| model | K | d | batch | updates/s (median) | updates/CPU-s (median) |"]
+    lines += ["|---|---|---|---|---|---|"]
+    for (model, K, batch), us in upd.items():
+        ok = [u for u in us if u.status == "ok"]
+        wall = float(np.median([u.updates_per_s for u in ok]))
+        cpu = float(np.median([u.updates_per_cpu_s for u in ok if u.updates_per_cpu_s]))
+        lines.append(f"| {model} | {K} | 64 | {batch} | {fmt(wall)} | {fmt(cpu)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="small grid, short budgets (a smoke run)")
@@ -568,13 +631,36 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", type=Path, help="write the records here")
     p.add_argument("--md", type=Path, help="write markdown tables here")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="only measure the target cells, in this many interleaved rounds",
+    )
     p.add_argument("--render", type=Path, help="only re-render the markdown of a --json file")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the records already in --json, replacing those this run measures again",
+    )
     args = p.parse_args(argv)
     if args.render:
         data = json.loads(args.render.read_text())
         recs = [Record(**r) for r in data["decisions"]]
         ups = [UpdateRecord(**u) for u in data["updates"]]
         text = markdown(data["machine"], recs, ups, data["command"]) + "\n" + targets(recs, ups)
+        if args.md:
+            args.md.write_text(text)
+        print(text)
+        return
+    if args.rounds:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        info = machine_info()
+        text = target_rounds(args, np.random.default_rng(args.seed))
+        info["loadavg_end"] = os.getloadavg()
+        head = "\n".join(f"- {k}: {v}" for k, v in info.items())
+        command = "python benchmarks/bench_linucb.py " + " ".join(argv or sys.argv[1:])
+        text = f"## Machine\n\n{head}\n\nCommand: `{command}`\n\n{text}"
         if args.md:
             args.md.write_text(text)
         print(text)
@@ -592,17 +678,47 @@ def main(argv: list[str] | None = None) -> None:
     t_start = time.perf_counter()
     command = "python benchmarks/bench_linucb.py " + " ".join(argv or sys.argv[1:])
 
+    old_recs: list[dict] = []
+    old_ups: list[dict] = []
+    if args.merge and args.json and args.json.exists():
+        previous = json.loads(args.json.read_text())
+        old_recs, old_ups = previous["decisions"], previous["updates"]
+        info["merged_into"] = previous["machine"]
+        command = previous["command"] + " ; then " + command
+
+    merged: list = [recs, ups]
+
     def dump() -> None:
         info["loadavg_end"] = os.getloadavg()
         info["wall_s"] = round(time.perf_counter() - t_start, 1)
         if args.json:
+            keys = {(r.model, r.provider, r.dtype, r.K, r.d, r.B) for r in recs}
+            ukeys = {(u.model, u.provider, u.K, u.d, u.batch) for u in ups}
+            kept = [
+                r
+                for r in old_recs
+                if tuple(r[k] for k in ("model", "provider", "dtype", "K", "d", "B")) not in keys
+            ]
+            kept_u = [
+                u
+                for u in old_ups
+                if tuple(u[k] for k in ("model", "provider", "K", "d", "batch")) not in ukeys
+            ]
+            all_recs = [*(Record(**r) for r in kept), *recs]
+            all_ups = [*(UpdateRecord(**u) for u in kept_u), *ups]
+            order = {"shared": 0, "disjoint": 1}
+            all_recs.sort(
+                key=lambda r: (order.get(r.model, 2), r.K, r.d, r.dtype != "float64", r.B)
+            )
+            all_ups.sort(key=lambda u: (order.get(u.model, 2), u.K, u.d))
+            merged[:] = [all_recs, all_ups]
             args.json.write_text(
                 json.dumps(
                     {
                         "machine": info,
                         "command": command,
-                        "decisions": [asdict(r) for r in recs],
-                        "updates": [asdict(u) for u in ups],
+                        "decisions": [asdict(r) for r in all_recs],
+                        "updates": [asdict(u) for u in all_ups],
                     },
                     indent=1,
                 )
@@ -644,7 +760,8 @@ def main(argv: list[str] | None = None) -> None:
                 ups += new_u
                 dump()  # after every (K, d): a run cut short still leaves its records
     dump()
-    text = markdown(info, recs, ups, command) + "\n" + targets(recs, ups)
+    all_recs, all_ups = merged
+    text = markdown(info, all_recs, all_ups, command) + "\n" + targets(all_recs, all_ups)
     if args.md:
         args.md.write_text(text)
     print(text)
