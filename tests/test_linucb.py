@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -327,3 +331,41 @@ def test_property_disjoint_matches_reference(seed, B, K, d, n):
     for a, b in zip(fast.scores(Xq), ref.scores(Xq), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(fast.counts, ref.counts)
+
+
+_ISA_SCRIPT = """
+import numpy as np
+from uniscale import _core
+from uniscale.bandit import DisjointLinUCB, DisjointLinUCBReference, LinUCB, LinUCBReference
+print(_core.isa())
+rng = np.random.default_rng(3)
+for d in (1, 5, 16, 33, 64):
+    for dtype, rtol in (("float64", 1e-11), ("float32", 1e-4)):
+        for fast, ref, shape in (
+            (LinUCB(d, dtype=dtype), LinUCBReference(d), (3, 11, d)),
+            (DisjointLinUCB(7, d, dtype=dtype), DisjointLinUCBReference(7, d), (13, d)),
+        ):
+            arms = rng.integers(0, 7, 40)
+            X, r = rng.normal(size=(40, d)), rng.normal(size=40)
+            fast.update(arms, X, r)
+            ref.update(arms, X, r)
+            Xq = rng.normal(size=shape)
+            for a, b in zip(fast.scores(Xq.astype(dtype)), ref.scores(Xq), strict=True):
+                np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+            np.testing.assert_allclose(fast.A_inv, ref.A_inv, rtol=1e-10, atol=1e-13)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+def test_every_instruction_set_agrees_with_reference(isa):
+    """Each kernel build, forced through UNISCALE_ISA in a fresh process, matches the reference."""
+    env = {**os.environ, "UNISCALE_ISA": isa}
+    out = subprocess.run(
+        [sys.executable, "-c", _ISA_SCRIPT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    got, status = out.stdout.split()
+    if got != isa:
+        pytest.skip(f"this CPU or build has no {isa} kernels (fell back to {got})")
+    assert status == "ok"
