@@ -114,6 +114,69 @@ void score(const T* X, i64 ldx, i64 n, const T* M, i64 ldm, const T* theta, int 
                                   width + i * ws, ws);
 }
 
+// One row against one symmetric M, reading only its upper triangle (about half the bytes of M,
+// which is what bounds this case: every arm's matrix is streamed from memory for a handful of
+// rows). x^T M x = sum_k M_kk x_k^2 + 2 sum_k x_k sum_{j>k} M_kj x_j. The rows of M are taken W
+// at a time so that W independent sums are in flight.
+template <typename T>
+inline void tri_row(const T* x, const T* M, i64 ldm, const T* theta, int d, T* mean, T* width) {
+  using S = Simd<T>;
+  using vec = typename S::vec;
+  constexpr int W = S::W;
+  vec lane;
+  for (int l = 0; l < W; ++l) lane[l] = T(l);
+  vec acc = S::zero();
+  T diag = 0;
+  int a = 0;
+  for (; a + W <= d; a += W) {
+    const vec xa = S::load(x + a);
+    vec t[W];
+    for (int s = 0; s < W; ++s) {
+      const vec m = S::load(M + (a + s) * ldm + a);
+      t[s] = (lane > T(s) ? m : S::zero()) * xa;  // lanes right of the diagonal only
+    }
+    for (i64 v = a + W; v < ldm; v += W) {
+      const vec xv = S::load(x + v);
+      for (int s = 0; s < W; ++s) t[s] += S::load(M + (a + s) * ldm + v) * xv;
+    }
+    for (int s = 0; s < W; ++s) {
+      const T xk = x[a + s];
+      acc += xk * t[s];
+      diag += M[(a + s) * ldm + a + s] * xk * xk;
+    }
+  }
+  for (int k = a; k < d; ++k) {  // the last, partial block of rows
+    const vec m = S::load(M + k * ldm + a);
+    vec t = (lane > T(k - a) ? m : S::zero()) * S::load(x + a);
+    for (i64 v = a + W; v < ldm; v += W) t += S::load(M + k * ldm + v) * S::load(x + v);
+    acc += x[k] * t;
+    diag += M[k * ldm + k] * x[k] * x[k];
+  }
+  vec macc = S::zero();
+  for (i64 v = 0; v < ldm; v += W) macc += S::load(x + v) * S::load(theta + v);
+  *mean = S::hsum(macc);
+  T q = T(2) * S::hsum(acc) + diag;
+  q = q > T(0) ? q : T(0);
+  *width = __builtin_sqrt(q);
+}
+
+template <typename T>
+void score_tri(const T* X, i64 ldx, i64 n, const T* M, i64 ldm, const T* theta, int d, T* mean,
+               i64 ms, T* width, i64 ws) {
+  for (i64 i = 0; i < n; ++i)
+    tri_row<T>(X + i * ldx, M, ldm, theta, d, mean + i * ms, width + i * ws);
+}
+
+void score_tri_f64(const double* X, i64 ldx, i64 n, const double* M, i64 ldm,
+                   const double* theta, int d, double* mean, i64 ms, double* width, i64 ws) {
+  score_tri<double>(X, ldx, n, M, ldm, theta, d, mean, ms, width, ws);
+}
+
+void score_tri_f32(const float* X, i64 ldx, i64 n, const float* M, i64 ldm, const float* theta,
+                   int d, float* mean, i64 ms, float* width, i64 ws) {
+  score_tri<float>(X, ldx, n, M, ldm, theta, d, mean, ms, width, ws);
+}
+
 void score_f64(const double* X, i64 ldx, i64 n, const double* M, i64 ldm, const double* theta,
                int d, double* mean, i64 ms, double* width, i64 ws) {
   score<double>(X, ldx, n, M, ldm, theta, d, mean, ms, width, ws);

@@ -48,6 +48,10 @@ struct KernelTable {
   const char* isa;
   ScoreFn<double> score_f64;
   ScoreFn<float> score_f32;
+  // Same results from the upper triangle of M only: for a few rows per matrix, where reading M
+  // costs more than the arithmetic.
+  ScoreFn<double> score_tri_f64;
+  ScoreFn<float> score_tri_f32;
   SymvFn symv;
   SmInvFn sm_inv;
   SyrkFn syrk;

@@ -10,6 +10,7 @@ namespace uniscale::core {
 
 const KernelTable* kernels_avx2() {
   static const KernelTable table{"avx2", isa_avx2::score_f64, isa_avx2::score_f32,
+                                 isa_avx2::score_tri_f64, isa_avx2::score_tri_f32,
                                  isa_avx2::symv,
                                  isa_avx2::sm_inv, isa_avx2::syrk};
   return &table;

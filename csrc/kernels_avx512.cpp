@@ -10,6 +10,7 @@ namespace uniscale::core {
 
 const KernelTable* kernels_avx512() {
   static const KernelTable table{"avx512", isa_avx512::score_f64, isa_avx512::score_f32,
+                                 isa_avx512::score_tri_f64, isa_avx512::score_tri_f32,
                                  isa_avx512::symv,
                                  isa_avx512::sm_inv, isa_avx512::syrk};
   return &table;

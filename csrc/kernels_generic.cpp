@@ -10,6 +10,7 @@ namespace uniscale::core {
 
 const KernelTable* kernels_generic() {
   static const KernelTable table{"generic", isa_generic::score_f64, isa_generic::score_f32,
+                                 isa_generic::score_tri_f64, isa_generic::score_tri_f32,
                                  isa_generic::symv,
                                  isa_generic::sm_inv, isa_generic::syrk};
   return &table;

@@ -344,6 +344,7 @@ for d in (1, 5, 16, 33, 64):
         for fast, ref, shape in (
             (LinUCB(d, dtype=dtype), LinUCBReference(d), (3, 11, d)),
             (DisjointLinUCB(7, d, dtype=dtype), DisjointLinUCBReference(7, d), (13, d)),
+            (DisjointLinUCB(7, d, dtype=dtype), DisjointLinUCBReference(7, d), (3, d)),
         ):
             arms = rng.integers(0, 7, 40)
             X, r = rng.normal(size=(40, d)), rng.normal(size=40)
