@@ -14,6 +14,9 @@ How one prompt is served
 4. Tokens are drawn in numpy from the last-position logits of each step (llama.cpp keeps only
    those: ``logits_all=False``), which also gives each token's log-probability.
 
+TODO(uniscale): samples are decoded one after the other; decoding the ``n`` sequences as one
+llama.cpp batch (several sequence ids sharing the prompt's cells) would use the cores better.
+
 llama.cpp contexts are not thread-safe: the blocking calls run in a worker thread, one call per
 model at a time (a lock per engine), so the event loop stays free.
 
