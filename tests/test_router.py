@@ -569,3 +569,58 @@ def test_summary_is_json_and_counts():
     assert s["decisions"] == 8 and s["updates"] == 7 and s["pending"] == 1
     assert s["budget_lambda"] == r.budget.lam and len(s["per_arm"]) == 12
     assert sum(a["costs_seen"] for a in s["per_arm"]) == 7
+
+
+# ------------------------------------------------------------------------- save safety
+def test_save_refuses_a_foreign_directory_and_keeps_its_files(tmp_path):
+    r = Router(_space(), seed=1)
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "keep.txt").write_text("precious")
+    with pytest.raises(ValueError, match="not a uniscale router state.*refusing"):
+        r.save(d)
+    assert (d / "keep.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # no temporaries either
+
+
+def test_save_refuses_a_state_directory_with_extra_files(tmp_path):
+    r = Router(_space(), seed=1)
+    r.save(tmp_path / "s")
+    (tmp_path / "s" / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not a uniscale router state"):
+        r.save(tmp_path / "s")
+    assert (tmp_path / "s" / "notes.txt").read_text() == "mine"
+
+
+def test_save_refuses_a_file(tmp_path):
+    r = Router(_space(), seed=1)
+    f = tmp_path / "state"
+    f.write_text("a file")
+    with pytest.raises(ValueError, match="'.*state' exists and is not a directory"):
+        r.save(f)
+    assert f.read_text() == "a file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]
+
+
+def test_save_into_an_empty_directory_and_over_a_state(tmp_path):
+    r = Router(_space(), seed=1)
+    (tmp_path / "e").mkdir()
+    r.save(tmp_path / "e")
+    r.save(tmp_path / "e")  # a router state is replaced
+    assert Router.load(tmp_path / "e").n_arms == r.n_arms
+
+
+def test_save_with_cwd_relative_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = Router(_space(), seed=1)
+    r.save("rel")
+    r.save("rel")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rel"]
+    assert Router.load("rel").n_arms == r.n_arms
+    # The working directory itself (even empty of foreign files) cannot be swapped out.
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    for target in (".", "..", str(tmp_path / "sub")):
+        with pytest.raises(ValueError, match="current working directory"):
+            r.save(target)
+    assert list((tmp_path / "sub").iterdir()) == []

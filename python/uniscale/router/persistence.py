@@ -9,7 +9,13 @@
 Atomicity: the state is written to a fresh sibling directory and fsynced, then renamed into
 place; an existing directory at ``path`` is first renamed aside and deleted only after the new
 one is in place, so a crash leaves either the old or the new state (plus a stray temporary
-directory at worst), never a mix. Loading checks the format name and version and raises
+directory at worst), never a mix.
+
+What may be replaced: nothing that is not ours. ``save`` writes to a path that does not exist,
+an empty directory, or a directory holding exactly a router state (``router.json`` with the
+format marker, and ``arrays.npz``). It refuses, with a ValueError naming the path and before
+writing anything, a file, a directory with any other content, and the current working directory
+or one of its parents (a directory that is in use cannot be swapped out: save to a sub-folder). Loading checks the format name and version and raises
 :class:`~uniscale.errors.StateFileError` on anything truncated, foreign or of another version.
 """
 
@@ -76,7 +82,7 @@ def _router_state(router: Router) -> tuple[dict[str, Any], dict[str, np.ndarray]
 
 def save_router(router: Router, path: str | Path) -> None:
     """Write ``router``'s state to directory ``path`` (created or replaced atomically)."""
-    path = Path(path)
+    path = _check_target(path)
     meta, arrays = _router_state(router)
     text = json.dumps(meta, indent=1, allow_nan=True)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,6 +110,48 @@ def save_router(router: Router, path: str | Path) -> None:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     logger.info("router state saved to %s", path)
+
+
+_STATE_FILES = frozenset({"router.json", "arrays.npz"})
+
+
+def _is_router_state(path: Path) -> bool:
+    """Whether directory ``path`` holds a router state and nothing else."""
+    names = {p.name for p in path.iterdir()}
+    if not names <= _STATE_FILES or "router.json" not in names:
+        return False
+    try:
+        meta = json.loads((path / "router.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
+
+
+def _check_target(path: str | Path) -> Path:
+    """The absolute path to save to; ValueError when saving there would destroy foreign data
+    or swap out a directory in use (module docstring)."""
+    op = "Router.save"
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{op}: path must be a str or os.PathLike, got {type(path)!r}")
+    target = Path(os.path.abspath(path))
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise ValueError(
+            f"{op}: {str(path)!r} exists and is not a directory; a router state is a directory "
+            "(router.json + arrays.npz): choose another path"
+        )
+    cwd = Path.cwd().resolve()
+    if target.exists() and (target.resolve() == cwd or target.resolve() in cwd.parents):
+        raise ValueError(
+            f"{op}: {str(path)!r} is the current working directory or one of its parents; it "
+            "cannot be replaced atomically: save to a sub-folder such as 'router_state'"
+        )
+    if target.is_dir() and any(target.iterdir()) and not _is_router_state(target):
+        raise ValueError(
+            f"{op}: {str(path)!r} is a non-empty directory that is not a uniscale router state "
+            "(router.json with the uniscale.router format marker, and arrays.npz, only); "
+            "refusing to replace it: choose an empty or new path"
+        )
+    return target
 
 
 def load_router(
