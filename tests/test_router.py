@@ -624,3 +624,70 @@ def test_save_with_cwd_relative_paths(tmp_path, monkeypatch):
         with pytest.raises(ValueError, match="current working directory"):
             r.save(target)
     assert list((tmp_path / "sub").iterdir()) == []
+
+
+# ------------------------------------------------------------------------- load checks
+def _edit_meta(path: Path, **changes):
+    meta = json.loads((path / "router.json").read_text())
+    meta.update(changes)
+    (path / "router.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"cost_lo": float("nan"), "cost_hi": 10.0}, "cost_lo"),
+        ({"cost_lo": 50.0, "cost_hi": 10.0}, "cost_lo/cost_hi"),
+        ({"cost_lo": 0.0, "cost_hi": 10.0}, "cost_lo"),
+        ({"cost_lo": 1.0, "cost_hi": None}, "cost_lo/cost_hi"),
+        ({"cost_hi": "big"}, "cost_hi"),
+        ({"counter": -1}, "counter"),
+        ({"counter": 2.5}, "counter"),
+        ({"tag": ""}, "tag"),
+        ({"seed": "zero"}, "seed"),
+        ({"warm_updates": [["m0.5/single/", float("inf")]]}, "warm_updates"),
+        ({"rng": None}, "rng"),
+        ({"store": {"ttl_s": 10}}, "store"),
+        ({"reward": {"w_correct": -1}}, "settings"),
+    ],
+)
+def test_load_names_the_corrupt_field(tmp_path, changes, field):
+    r = Router(_space(), seed=1)
+    _drive(r, 3)
+    r.save(tmp_path / "s")
+    _edit_meta(tmp_path / "s", **changes)
+    with pytest.raises(StateFileError, match=f"router.json.*{field}|{field}.*router.json"
+                       if field not in ("store", "settings") else f"field '{field}"):
+        Router.load(tmp_path / "s")
+
+
+def test_load_rejects_truncated_and_corrupt_arrays(tmp_path):
+    r = Router(_space(), seed=1)
+    _drive(r, 3)
+    r.save(tmp_path / "s")
+    npz = tmp_path / "s" / "arrays.npz"
+    whole = npz.read_bytes()
+    for cut in (len(whole) // 2, len(whole) - 30, 10):
+        npz.write_bytes(whole[:cut])
+        with pytest.raises(StateFileError, match="arrays.npz is unreadable"):
+            Router.load(tmp_path / "s")
+    copy = tmp_path / "copy.npz"
+    copy.write_bytes(whole)
+    with np.load(copy) as z:
+        arrays = {k: z[k] for k in z.files}
+    for key, value in (
+        ("costs.sum", np.array([np.nan] * r.n_arms)),
+        ("costs.(sum|count)", np.zeros(3)),
+        ("costs.count", -np.ones(r.n_arms, dtype=np.int64)),
+        ("policy.A", None),
+    ):
+        bad = dict(arrays)
+        if value is None:
+            k = next(k for k in bad if k.startswith("policy.") and bad[k].dtype.kind == "f")
+            bad[k] = np.full_like(bad[k], np.inf)
+            key = k
+        else:
+            bad["costs.sum" if key.startswith("costs.(") else key] = value
+        np.savez(npz, **bad)
+        with pytest.raises(StateFileError, match=f"arrays.npz.*{key}"):
+            Router.load(tmp_path / "s")

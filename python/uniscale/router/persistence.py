@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import uuid
@@ -179,18 +180,25 @@ def load_router(
         raise StateFileError(
             f"{op}: state version {meta.get('version')!r}, this uniscale reads version {VERSION}"
         )
+    _check_meta(meta, path / "router.json")
     try:
-        with np.load(path / "arrays.npz", allow_pickle=False) as z:
+        # Our own file handle: np.load leaks the one it opens when the zip is unreadable.
+        with open(path / "arrays.npz", "rb") as f, np.load(f, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise StateFileError(f"{op}: no arrays.npz in {path}") from None
-    except (ValueError, OSError) as exc:
-        raise StateFileError(f"{op}: {path / 'arrays.npz'} is unreadable: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - zip, zlib, EOF and format errors alike
+        raise StateFileError(
+            f"{op}: {path / 'arrays.npz'} is unreadable (truncated or not a .npz): "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    _check_arrays(arrays, path / "arrays.npz", op)
 
     def sub(prefix: str) -> dict[str, np.ndarray]:
         n = len(prefix) + 1
         return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix + ".")}
 
+    stage = "featurizer"
     try:
         saved_feat = meta["featurizer"]
         if featurizer is not None and (
@@ -201,6 +209,7 @@ def load_router(
                 f"{op}: featurizer {getattr(featurizer, 'name', None)!r} does not match the saved "
                 f"{saved_feat['name']!r} with {meta['joint']['query_dim']} features"
             )
+        stage = "arm_space"
         space = ArmSpace.from_dict(meta["arm_space"])
         policy_meta = meta["policy"]
         af = dict(meta["arm_featurizer"])
@@ -210,6 +219,7 @@ def load_router(
             "kinds": af["kinds"],
             "models": af["models"] or None,
         }
+        stage = "settings (reward, seed, store.ttl_s, joint, policy, arm_featurizer)"
         router = Router(
             space,
             policy=policy_meta["name"],
@@ -224,18 +234,25 @@ def load_router(
             arm_features=af_kwargs,
             clock=clock,
         )
+        stage = "joint"
         router.joint = JointFeaturizer.from_state(meta["joint"], sub("joint"))
+        stage = "policy"
         router.policy.load_state_dict(policy_meta, sub("policy"))
+        stage = "store"
         router.store = DecisionStore.from_state(meta["store"], sub("store"))
+        stage = "costs"
         router.costs.sum = np.asarray(arrays["costs.sum"], dtype=np.float64)
         router.costs.count = np.asarray(arrays["costs.count"], dtype=np.int64)
+        stage = "budget"
         router.budget = (
             None if meta["budget"] is None else BudgetController.from_state(meta["budget"])
         )
+        stage = "rng"
         router.rng.bit_generator.state = meta["rng"]
         router._tag = meta["tag"]
         router._counter = int(meta["counter"])
         router.cost_lo, router.cost_hi = meta["cost_lo"], meta["cost_hi"]
+        stage = "warm_updates"
         router._warm_phi = [np.array(row) for row in arrays["warm.phi"]]
         upd = arrays["warm.update_phi"]
         if len(upd) != len(meta["warm_updates"]):
@@ -247,12 +264,86 @@ def load_router(
         router._refresh_arms()
     except StateFileError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise StateFileError(f"{op}: {path} holds an inconsistent state: {exc!r}") from None
-    if router.policy.d != router.d or len(router.costs.sum) != len(space):
-        raise StateFileError(f"{op}: {path}: arrays do not match the arm space")
+    except Exception as exc:  # noqa: BLE001 - any failure to rebuild is a corrupt state
+        raise StateFileError(
+            f"{op}: {path} holds an inconsistent state (field {stage!r}): "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    if router.policy.d != router.d:
+        raise StateFileError(f"{op}: {path}: the policy's d does not match the joint features")
+    if len(router.costs.sum) != len(space):
+        raise StateFileError(
+            f"{op}: {path / 'arrays.npz'}: field 'costs.sum' has {len(router.costs.sum)} "
+            f"entries, the arm space {len(space)} arms"
+        )
     logger.info("router state loaded from %s (%s arms)", path, len(space))
     return router
+
+
+def _bad(file: Path, field: str, expected: str, got: Any) -> StateFileError:
+    text = repr(got)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return StateFileError(f"Router.load: {file}: field {field!r} must be {expected}, got {text}")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_meta(meta: dict[str, Any], file: Path) -> None:
+    """The scalar fields of router.json (the nested ones are checked by their owners' loaders,
+    whose errors the caller turns into StateFileError with the field named)."""
+    objects = ("arm_space", "reward", "featurizer", "arm_featurizer", "joint", "policy", "store")
+    for key in (*objects, "rng"):
+        if not isinstance(meta.get(key), dict):
+            raise _bad(file, key, "an object", meta.get(key, "<missing>"))
+    if not _is_int(meta.get("seed")):
+        raise _bad(file, "seed", "an int", meta.get("seed", "<missing>"))
+    tag = meta.get("tag")
+    if not isinstance(tag, str) or not tag or not all(c in "0123456789abcdef" for c in tag):
+        raise _bad(file, "tag", "a non-empty lower-case hex string", tag)
+    if not _is_int(meta.get("counter")) or meta["counter"] < 0:
+        raise _bad(file, "counter", "an int >= 0", meta.get("counter", "<missing>"))
+    lo, hi = meta.get("cost_lo"), meta.get("cost_hi")
+    for key, v in (("cost_lo", lo), ("cost_hi", hi)):
+        if v is not None and not (_is_number(v) and v > 0):
+            raise _bad(file, key, "null or a finite number > 0", v)
+    if (lo is None) != (hi is None):
+        raise _bad(file, "cost_lo/cost_hi", "both null or both numbers", [lo, hi])
+    if lo is not None and lo > hi:
+        raise _bad(file, "cost_lo/cost_hi", "cost_lo <= cost_hi", [lo, hi])
+    budget = meta.get("budget")
+    if budget is not None and not isinstance(budget, dict):
+        raise _bad(file, "budget", "null or an object", budget)
+    updates = meta.get("warm_updates")
+    if not isinstance(updates, list) or not all(
+        isinstance(u, list) and len(u) == 2 and isinstance(u[0], str) and _is_number(u[1])
+        for u in updates
+    ):
+        raise _bad(file, "warm_updates", "a list of [arm id, finite reward]", updates)
+
+
+def _check_arrays(arrays: dict[str, np.ndarray], file: Path, op: str) -> None:
+    for key in ("costs.sum", "costs.count", "warm.phi", "warm.update_phi"):
+        if key not in arrays:
+            raise StateFileError(f"{op}: {file}: field {key!r} is missing")
+    s, c = arrays["costs.sum"], arrays["costs.count"]
+    if s.ndim != 1 or s.dtype.kind != "f" or not np.all(np.isfinite(s)) or np.any(s < 0):
+        raise _bad(file, "costs.sum", "a 1-D float array of finite costs >= 0", s)
+    if c.shape != s.shape or c.dtype.kind not in "iu" or np.any(c < 0):
+        raise _bad(file, "costs.count", f"an int array >= 0 of shape {s.shape}", c)
+    for key in ("warm.phi", "warm.update_phi"):
+        a = arrays[key]
+        if a.ndim != 2 or a.dtype.kind != "f" or not np.all(np.isfinite(a)):
+            raise _bad(file, key, "a 2-D array of finite floats", a)
+    for key, a in arrays.items():
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            raise _bad(file, key, "finite values", a)
 
 
 def _saved_dim(joint: dict[str, Any], policy_name: str) -> int:
