@@ -691,3 +691,17 @@ def test_load_rejects_truncated_and_corrupt_arrays(tmp_path):
         np.savez(npz, **bad)
         with pytest.raises(StateFileError, match=f"arrays.npz.*{key}"):
             Router.load(tmp_path / "s")
+
+
+# --------------------------------------------------------------------- request checks
+@pytest.mark.parametrize(
+    "requests", [["\ud800"], ["fine", {"question": "x \udfff y"}], [{"prompt": "a\udc80"}]]
+)
+def test_decide_rejects_lone_surrogates_and_leaves_state_unchanged(tmp_path, requests):
+    r = Router(_space(), warmup=3, seed=2)
+    _drive(r, 5)
+    before = _snapshot(r, tmp_path, "before")
+    with pytest.raises(ValueError, match=r"Router.decide: request \d: text is not valid Unicode"):
+        r.decide_many(requests)
+    assert _same(before, _snapshot(r, tmp_path, "after"))
+    assert r.decide("fine again").id.endswith(f"-{5:x}")

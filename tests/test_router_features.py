@@ -246,3 +246,9 @@ def test_minilm_auto_falls_back_to_torch_on_a_broken_export(minilm_torch, tmp_pa
     np.testing.assert_allclose(X, minilm_torch.transform(MINI_TEXTS[:2]), atol=1e-6)
     with pytest.raises(Exception, match="(?i)protobuf|onnx|invalid|load"):
         MiniLMFeaturizer(backend="onnx", cache_dir=tmp_path).transform(MINI_TEXTS[:1])
+
+
+def test_hashed_rejects_lone_surrogates_with_a_value_error():
+    f = HashedFeaturizer(32)
+    with pytest.raises(ValueError, match="not valid Unicode.*surrogate"):
+        f.transform(["ok", "bad \ud800 text"])

@@ -93,7 +93,14 @@ class HashedFeaturizer:
 
     def _row(self, text: str, row: np.ndarray) -> None:
         low = text.lower()
-        data = np.frombuffer((" " + low + " ").encode("utf-8"), dtype=np.uint8).astype(np.uint64)
+        try:
+            raw = (" " + low + " ").encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"HashedFeaturizer.transform: text {text[:40]!r} is not valid Unicode (it holds "
+                "a lone surrogate); expected text that UTF-8 can encode"
+            ) from None
+        data = np.frombuffer(raw, dtype=np.uint8).astype(np.uint64)
         hashes = []
         for n in range(self.ngram_range[0], self.ngram_range[1] + 1):
             if len(data) < n:

@@ -63,6 +63,18 @@ def _request_text(request: Any, op: str) -> str:
     raise TypeError(f"{op}: request must be a str or a dict, got {type(request)!r}")
 
 
+def _check_encodable(text: str, where: str) -> None:
+    """ValueError when ``text`` cannot be UTF-8 encoded (a lone surrogate such as ``"\\ud800"``,
+    which Python strings may hold but no featurizer, engine or log can)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{where}: text is not valid Unicode: lone surrogate {text[exc.start]!r} at position "
+            f"{exc.start} of {text[:40]!r}; expected text that UTF-8 can encode"
+        ) from None
+
+
 def _unit(value: Any, name: str, op: str) -> float | None:
     if value is None:
         return None
@@ -354,6 +366,8 @@ class Router:
         if isinstance(requests, (str, Mapping)) or not isinstance(requests, Sequence):
             raise TypeError(f"{op}: requests must be a sequence, got {type(requests)!r}")
         texts = [_request_text(r, op) for r in requests]
+        for i, text in enumerate(texts):
+            _check_encodable(text, f"{op}: request {i}")
         if not texts:
             return []
         phi = self.featurizer.transform(texts)
