@@ -656,8 +656,12 @@ def test_load_names_the_corrupt_field(tmp_path, changes, field):
     _drive(r, 3)
     r.save(tmp_path / "s")
     _edit_meta(tmp_path / "s", **changes)
-    with pytest.raises(StateFileError, match=f"router.json.*{field}|{field}.*router.json"
-                       if field not in ("store", "settings") else f"field '{field}"):
+    with pytest.raises(
+        StateFileError,
+        match=f"router.json.*{field}|{field}.*router.json"
+        if field not in ("store", "settings")
+        else f"field '{field}",
+    ):
         Router.load(tmp_path / "s")
 
 
@@ -705,3 +709,28 @@ def test_decide_rejects_lone_surrogates_and_leaves_state_unchanged(tmp_path, req
         r.decide_many(requests)
     assert _same(before, _snapshot(r, tmp_path, "after"))
     assert r.decide("fine again").id.endswith(f"-{5:x}")
+
+
+def test_feedback_accepts_numpy_scalars():
+    r = Router(_space(), reward=RewardConfig(0.5, 0.3, 0.2, cost_lo=1.0, cost_hi=100.0))
+    d = r.decide("q")
+    reward = r.feedback(
+        d.id,
+        correct=np.bool_(True),
+        verifier=np.float32(0.5),
+        cost=np.int64(10),
+        final=np.bool_(True),
+    )
+    assert isinstance(reward, float)
+    assert reward == pytest.approx(0.5 * 1 + 0.3 * 0.5 + 0.2 * (1 - 0.5))
+    e = r.decide("q")
+    assert r.feedback(e.id, correct=np.bool_(False), verifier=np.float64(0.0), cost=100.0) == (
+        pytest.approx(0.0)
+    )
+    assert r.policy.n_updates == 2
+    f = r.decide("q")
+    with pytest.raises(TypeError, match="correct must be a number or bool"):
+        r.feedback(f.id, correct=np.array([True]))
+    with pytest.raises(TypeError, match="final must be a bool"):
+        r.feedback(f.id, correct=True, final=np.int64(1))
+    assert f.id in r.store.pending and not r.store.pending[f.id].parts

@@ -78,7 +78,8 @@ def _check_encodable(text: str, where: str) -> None:
 def _unit(value: Any, name: str, op: str) -> float | None:
     if value is None:
         return None
-    if not isinstance(value, (bool, int, float, np.integer, np.floating)):
+    # numpy scalars (np.bool_, np.int64, np.float32, ...) are what array code hands over.
+    if not isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)):
         raise TypeError(f"{op}: {name} must be a number or bool, got {type(value)!r}")
     v = float(value)
     if not math.isfinite(v) or not 0.0 <= v <= 1.0:
@@ -523,8 +524,9 @@ class Router:
             if not math.isfinite(cf) or cf < 0:
                 raise ValueError(f"{op}: cost must be finite and >= 0, got {cost!r}")
             parts_in["cost"] = cf
-        if not isinstance(final, bool):
+        if not isinstance(final, (bool, np.bool_)):
             raise TypeError(f"{op}: final must be a bool, got {type(final)!r}")
+        final = bool(final)
         if not parts_in and not final:
             raise ValueError(f"{op}: give at least one of correct, verifier, cost, or final=True")
         with self._lock:
