@@ -15,8 +15,11 @@ What may be replaced: nothing that is not ours. ``save`` writes to a path that d
 an empty directory, or a directory holding exactly a router state (``router.json`` with the
 format marker, and ``arrays.npz``). It refuses, with a ValueError naming the path and before
 writing anything, a file, a directory with any other content, and the current working directory
-or one of its parents (a directory that is in use cannot be swapped out: save to a sub-folder). Loading checks the format name and version and raises
-:class:`~uniscale.errors.StateFileError` on anything truncated, foreign or of another version.
+or one of its parents (a directory that is in use cannot be swapped out: save to a sub-folder).
+
+Loading checks the format name and version and every field (types, ranges, shapes, finiteness)
+and raises :class:`~uniscale.errors.StateFileError` naming the file and the field on anything
+truncated, corrupt, foreign or of another version.
 """
 
 from __future__ import annotations
