@@ -734,3 +734,24 @@ def test_feedback_accepts_numpy_scalars():
     with pytest.raises(TypeError, match="final must be a bool"):
         r.feedback(f.id, correct=True, final=np.int64(1))
     assert f.id in r.store.pending and not r.store.pending[f.id].parts
+
+
+def test_decision_ids_are_unique_per_router_but_decisions_follow_the_seed(tmp_path):
+    a, b = Router(_space(), warmup=4, seed=9), Router(_space(), warmup=4, seed=9)
+    da, db = _drive(a, 12, seed=3), _drive(b, 12, seed=3)
+    assert [d.arm_index for d in da] == [d.arm_index for d in db]
+    assert not {d.id for d in da} & {d.id for d in db}
+    # A restart without load: late feedback for the old router's id is unknown to the new one
+    # instead of landing on the new router's decision with the same counter.
+    late = a.decide("late one")
+    c = Router(_space(), warmup=4, seed=9)
+    _drive(c, 12, seed=3, feedback=False)
+    fresh = c.decide("late one")
+    assert fresh.id != late.id and fresh.id.split("-")[1] == late.id.split("-")[1]
+    with pytest.raises(UnknownDecisionError, match="unknown decision id"):
+        c.feedback(late.id, correct=True)
+    assert c.store.pending[fresh.id].parts == {}
+    # A load continues the saved router's ids.
+    a.save(tmp_path / "s")
+    loaded = Router.load(tmp_path / "s")
+    assert loaded.decide("next").id == a.decide("next").id

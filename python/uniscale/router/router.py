@@ -7,14 +7,19 @@ router's generator, and a pending record. :meth:`Router.feedback` merges outcome
 part with a non-zero reward weight came (or the caller passes ``final=True``), the reward (see
 :mod:`uniscale.router.reward`) updates the policy exactly once and the decision closes.
 
-Decision ids are ``<tag>-<counter in hex>``, the tag drawn from the seeded generator at
-construction, so a router restored from a save issues the same ids a never-stopped one would.
+Decision ids are ``<tag>-<counter in hex>``. The tag is 16 hex digits from ``os.urandom`` drawn
+at construction: two routers (two processes, or a restart without :meth:`Router.load`) never
+issue the same ids even with the same seed, so late feedback for an old decision cannot land on
+a new one (it raises :class:`~uniscale.errors.UnknownDecisionError`). The tag is saved with the
+state, so a router restored from a save issues the same ids a never-stopped one would. The ids
+do not depend on the seed; the decisions themselves do, and only on it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -108,7 +113,7 @@ class Router:
     warmup : int
         Uniform random decisions before the policy's rule takes over.
     seed : int
-        Seeds every random choice (projection, warm-up, exploration, decision ids).
+        Seeds every random choice (projection, warm-up, exploration); not the decision ids.
     budget : BudgetConfig, float or None
         Hold the average cost per request at this target (see :mod:`uniscale.router.budget`).
     ttl_s : float
@@ -221,7 +226,10 @@ class Router:
         self._warm_updates: list[tuple[np.ndarray, str, float]] = []
         if not self.joint.fitted and self.policy.warmup < 2:
             logger.info("router: PCA projection must be fitted with fit_features() before use")
-        self._tag = f"{int(self.rng.integers(0, 2**32)):08x}"
+        # The generator still draws the value that used to be the tag, so that the decisions a
+        # seed gives stay what they were in earlier versions.
+        self.rng.integers(0, 2**32)
+        self._tag = os.urandom(8).hex()
         self._counter = 0
         self._lock = threading.RLock()
         self._refresh_arms()
