@@ -13,9 +13,13 @@ from uniscale.cost import (
     DecodeRecord,
     LogMinMaxNormalizer,
     ModelSpec,
+    TokenCount,
+    decode_eflops,
     dollars,
     eflops,
     eflops_breakdown,
+    prefill_eflops,
+    verify_eflops,
 )
 
 # Shape A: a made-up 1B model with D given directly.
@@ -134,9 +138,9 @@ def test_merge_and_bad_input_leave_state_unchanged() -> None:
     before = copy.deepcopy(counts)
     with pytest.raises(ValueError, match="record_generation.*expected one list per prompt"):
         counts.record_generation("a-1b", [10, 4], [[3]])
-    with pytest.raises(ValueError, match="completion_tokens\\[i\\] must be >= 0"):
+    with pytest.raises(ValueError, match="completion_tokens\\[0\\]\\[1\\] must be >= 0"):
         counts.record_generation("a-1b", [10], [[3, -1]])
-    with pytest.raises(TypeError, match="prompt_tokens\\[i\\] must be an int"):
+    with pytest.raises(TypeError, match="prompt_tokens\\[0\\] must be a non-negative int"):
         counts.record_generation("a-1b", [1.5], [[3]])
     with pytest.raises(TypeError, match="model must be a non-empty str"):
         counts.record_generation("", [1], [[3]])
@@ -204,3 +208,54 @@ def test_log_min_max_normalizer_errors_keep_state() -> None:
         LogMinMaxNormalizer()(3.0)
     with pytest.raises(ValueError, match="costs must be finite and > 0"):
         norm(-1.0)
+
+
+@pytest.mark.parametrize("function", [prefill_eflops, verify_eflops])
+def test_eflops_of_one_batch_validate_the_token_count(function) -> None:
+    name = function.__name__
+    assert function(SPEC_A, np.int64(10)) == function(SPEC_A, 10)  # numpy counts are counts
+    assert function(SPEC_A, 0) == 2.0 * SPEC_A.params * 156.0
+    with pytest.raises(ValueError, match=rf"{name}: tokens must be >= 0, got -5"):
+        function(SPEC_A, -5)
+    with pytest.raises(TypeError, match=rf"{name}: tokens must be a non-negative int, got float"):
+        function(SPEC_A, 2.0)
+    with pytest.raises(TypeError, match=rf"{name}: tokens must be a non-negative int, got bool"):
+        function(SPEC_A, True)
+    with pytest.raises(TypeError, match=rf"{name}: tokens must be a non-negative int, got bool"):
+        function(SPEC_A, np.bool_(True))
+    with pytest.raises(TypeError, match=rf"{name}: spec must be a ModelSpec, got str"):
+        function("a-1b", 10)
+
+
+def test_counts_are_validated_at_every_entry_point() -> None:
+    with pytest.raises(TypeError, match=r"decode_eflops: rec must be a DecodeRecord, got int"):
+        decode_eflops(SPEC_A, 3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"eflops: counts must be a CostCounts, got dict"):
+        eflops({}, SPEC_A)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"dollars: counts must be a CostCounts, got dict"):
+        dollars({}, SPEC_A)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"DecodeRecord: steps must be a non-negative int"):
+        DecodeRecord("m", 1.0, 1, 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"DecodeRecord.uniform: branches must be a non-negative"):
+        DecodeRecord.uniform("m", branches=True, mean_context=3)
+    with pytest.raises(ValueError, match=r"TokenCount: prompt must be >= 0, got -1"):
+        TokenCount(-1, 0)
+    with pytest.raises(ValueError, match=r"CostCounts: search_steps must be >= 0, got -2"):
+        CostCounts(search_steps=-2)
+    counts = CostCounts()
+    counts.record_generation("a-1b", [10], [[3]])
+    before = copy.deepcopy(counts)
+    with pytest.raises(TypeError, match=r"record_verification: tokens must be a non-negative int"):
+        counts.record_verification("prm-1.5b", 7.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"record_verification: tokens must be >= 0, got -7"):
+        counts.record_verification("prm-1.5b", -7)
+    with pytest.raises(TypeError, match=r"completion_tokens\[0\]\[0\] must be a non-negative int"):
+        counts.record_generation("a-1b", [10], [[False]])
+    assert counts == before
+    # numpy counts are accepted and stored as Python ints (no int64 overflow in the sums)
+    counts.record_generation("a-1b", np.array([10]), [np.array([3], dtype=np.int32)])
+    counts.record_verification("prm-1.5b", np.int64(7))
+    assert counts.prefills[-1] == before.prefills[0]
+    assert type(counts.prefills[-1].tokens) is int and type(counts.verifications[0].tokens) is int
+    big = DecodeRecord.from_lengths("m", np.array([2**40]), np.array([2**40]))
+    assert big.context_tokens == 2**80 + 2**40 * (2**40 - 1) // 2

@@ -24,17 +24,28 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["PrefillRecord", "DecodeRecord", "VerifyRecord", "TokenCount", "CostCounts"]
 
 
-def _check_count(op: str, name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{op}: {name} must be >= 0, got {value}")
-    return value
+def check_count(op: str, name: str, value: object) -> int:
+    """``value`` as a Python int when it is a non-negative integer count.
+
+    Python and numpy integers are counts; bool (an int subclass that is almost always a mistake
+    here), floats (even integral ones: a fractional token count is a caller's bug) and the rest
+    raise TypeError, negative values ValueError, each naming ``op`` and ``name``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{op}: {name} must be a non-negative int, got {type(value).__name__} {value!r}"
+        )
+    count = int(value)
+    if count < 0:
+        raise ValueError(f"{op}: {name} must be >= 0, got {count}")
+    return count
 
 
 def _check_model(op: str, model: object) -> None:
@@ -51,7 +62,8 @@ class PrefillRecord:
 
     def __post_init__(self) -> None:
         _check_model("PrefillRecord", self.model)
-        _check_count("PrefillRecord", "tokens", self.tokens)
+        # Stored as a Python int, so that numpy counts cannot overflow in the sums below.
+        object.__setattr__(self, "tokens", check_count("PrefillRecord", "tokens", self.tokens))
 
 
 @dataclass(frozen=True)
@@ -80,9 +92,8 @@ class DecodeRecord:
     def __post_init__(self) -> None:
         op = "DecodeRecord"
         _check_model(op, self.model)
-        _check_count(op, "steps", self.steps)
-        _check_count(op, "branch_tokens", self.branch_tokens)
-        _check_count(op, "context_tokens", self.context_tokens)
+        for name in ("steps", "branch_tokens", "context_tokens"):
+            object.__setattr__(self, name, check_count(op, name, getattr(self, name)))
         if self.branch_tokens < self.steps:
             raise ValueError(
                 f"{op}: branch_tokens ({self.branch_tokens}) must be >= steps ({self.steps}); "
@@ -95,9 +106,9 @@ class DecodeRecord:
     ) -> DecodeRecord:
         """``steps`` steps, each with ``branches`` branches at mean context ``mean_context``."""
         op = "DecodeRecord.uniform"
-        _check_count(op, "branches", branches)
-        _check_count(op, "mean_context", mean_context)
-        _check_count(op, "steps", steps)
+        branches = check_count(op, "branches", branches)
+        mean_context = check_count(op, "mean_context", mean_context)
+        steps = check_count(op, "steps", steps)
         if branches == 0 and steps > 0:
             raise ValueError(f"{op}: branches must be >= 1 when steps > 0, got 0")
         return cls(model, steps, branches * steps, branches * mean_context * steps)
@@ -121,9 +132,9 @@ class DecodeRecord:
         steps = 0
         generated = 0
         context = 0
-        for p, c in zip(prompt_tokens, completion_tokens, strict=True):
-            _check_count(op, "prompt_tokens[i]", p)
-            _check_count(op, "completion_tokens[i]", c)
+        for i, (p_raw, c_raw) in enumerate(zip(prompt_tokens, completion_tokens, strict=True)):
+            p = check_count(op, f"prompt_tokens[{i}]", p_raw)
+            c = check_count(op, f"completion_tokens[{i}]", c_raw)
             steps = max(steps, c)
             generated += c
             context += c * p + c * (c - 1) // 2
@@ -139,7 +150,7 @@ class VerifyRecord:
 
     def __post_init__(self) -> None:
         _check_model("VerifyRecord", self.model)
-        _check_count("VerifyRecord", "tokens", self.tokens)
+        object.__setattr__(self, "tokens", check_count("VerifyRecord", "tokens", self.tokens))
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,10 @@ class TokenCount:
 
     prompt: int = 0
     completion: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("prompt", "completion"):
+            object.__setattr__(self, name, check_count("TokenCount", name, getattr(self, name)))
 
     @property
     def total(self) -> int:
@@ -178,6 +193,10 @@ class CostCounts:
     search_steps: int = 0
     max_branches: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("generate_calls", "search_steps", "max_branches"):
+            setattr(self, name, check_count("CostCounts", name, getattr(self, name)))
+
     def record_generation(
         self,
         model: str,
@@ -201,16 +220,16 @@ class CostCounts:
                 f"{op}: {len(prompt_tokens)} prompt lengths but {len(completion_tokens)} lists of "
                 "completion lengths; expected one list per prompt"
             )
+        prompts: list[int] = []
         branch_prompts: list[int] = []
         branch_completions: list[int] = []
-        for p, samples in zip(prompt_tokens, completion_tokens, strict=True):
-            for c in samples:
-                branch_prompts.append(p)
-                branch_completions.append(c)
+        for i, (p_raw, samples) in enumerate(zip(prompt_tokens, completion_tokens, strict=True)):
+            prompts.append(check_count(op, f"prompt_tokens[{i}]", p_raw))
+            for j, c in enumerate(samples):
+                branch_prompts.append(prompts[-1])
+                branch_completions.append(check_count(op, f"completion_tokens[{i}][{j}]", c))
         # Build every record before touching self, so that bad input leaves the counts unchanged.
-        prefill = PrefillRecord(
-            model, sum(_check_count(op, "prompt_tokens[i]", p) for p in prompt_tokens)
-        )
+        prefill = PrefillRecord(model, sum(prompts))
         decode = DecodeRecord.from_lengths(model, branch_prompts, branch_completions)
         self.prefills.append(prefill)
         if decode.steps > 0:
@@ -220,7 +239,9 @@ class CostCounts:
 
     def record_verification(self, model: str, tokens: int) -> None:
         """Record one verifier batch that scored ``tokens`` tokens on ``model``."""
-        self.verifications.append(VerifyRecord(model, tokens))
+        op = "CostCounts.record_verification"
+        _check_model(op, model)
+        self.verifications.append(VerifyRecord(model, check_count(op, "tokens", tokens)))
 
     def merge(self, other: CostCounts) -> None:
         """Add ``other``'s records to these (``search_steps`` and ``max_branches`` take the max)."""

@@ -25,6 +25,8 @@ def dollars(
         A model in ``counts`` has no spec.
     """
     op = "dollars"
+    if not isinstance(counts, CostCounts):
+        raise TypeError(f"{op}: counts must be a CostCounts, got {type(counts).__name__}")
     table = spec_table(op, specs)
     total = 0.0
     for model, tokens in counts.tokens_by_model().items():

@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from uniscale.cost.counts import CostCounts, DecodeRecord
+from uniscale.cost.counts import CostCounts, DecodeRecord, check_count
 from uniscale.cost.spec import ModelSpec, spec_for, spec_table
 
 logger = logging.getLogger(__name__)
@@ -46,17 +46,47 @@ def _check_intensity(op: str, intensity: float) -> float:
     return float(intensity)
 
 
+def _check_spec(op: str, spec: object) -> ModelSpec:
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"{op}: spec must be a ModelSpec, got {type(spec).__name__}")
+    return spec
+
+
 def prefill_eflops(spec: ModelSpec, tokens: int, intensity: float = DEFAULT_INTENSITY) -> float:
-    """2·P·l_in + 2·P·I."""
-    i = _check_intensity("prefill_eflops", intensity)
-    return 2.0 * spec.params * tokens + 2.0 * spec.params * i
+    """2·P·l_in + 2·P·I.
+
+    Raises
+    ------
+    TypeError
+        ``spec`` is not a ModelSpec, ``tokens`` is not an int (Python or numpy; bool and float
+        are refused) or ``intensity`` is not a number.
+    ValueError
+        ``tokens`` < 0, or ``intensity`` is negative or not finite.
+    """
+    op = "prefill_eflops"
+    _check_spec(op, spec)
+    n = check_count(op, "tokens", tokens)
+    i = _check_intensity(op, intensity)
+    return 2.0 * spec.params * n + 2.0 * spec.params * i
 
 
 def decode_eflops(
     spec: ModelSpec, rec: DecodeRecord, intensity: float = DEFAULT_INTENSITY
 ) -> float:
-    """Σ over the record's steps of 2·P·b + 2·r·b·l·D + 2·P·I + 2·b·l·D·I."""
-    i = _check_intensity("decode_eflops", intensity)
+    """Σ over the record's steps of 2·P·b + 2·r·b·l·D + 2·P·I + 2·b·l·D·I.
+
+    The counts come validated inside ``rec`` (see :class:`DecodeRecord`).
+
+    Raises
+    ------
+    TypeError
+        ``spec`` is not a ModelSpec, ``rec`` not a DecodeRecord, ``intensity`` not a number.
+    """
+    op = "decode_eflops"
+    _check_spec(op, spec)
+    if not isinstance(rec, DecodeRecord):
+        raise TypeError(f"{op}: rec must be a DecodeRecord, got {type(rec).__name__}")
+    i = _check_intensity(op, intensity)
     p = spec.params
     if rec.steps == 0:
         return 0.0
@@ -67,9 +97,12 @@ def decode_eflops(
 
 
 def verify_eflops(spec: ModelSpec, tokens: int, intensity: float = DEFAULT_INTENSITY) -> float:
-    """2·P_v·Σl + 2·P_v·I."""
-    i = _check_intensity("verify_eflops", intensity)
-    return 2.0 * spec.params * tokens + 2.0 * spec.params * i
+    """2·P_v·Σl + 2·P_v·I; ``tokens`` is validated as in :func:`prefill_eflops`."""
+    op = "verify_eflops"
+    _check_spec(op, spec)
+    n = check_count(op, "tokens", tokens)
+    i = _check_intensity(op, intensity)
+    return 2.0 * spec.params * n + 2.0 * spec.params * i
 
 
 @dataclass(frozen=True)
@@ -106,6 +139,8 @@ def eflops_breakdown(
         A model in ``counts`` has no spec.
     """
     op = "eflops"
+    if not isinstance(counts, CostCounts):
+        raise TypeError(f"{op}: counts must be a CostCounts, got {type(counts).__name__}")
     _check_intensity(op, intensity)
     table = spec_table(op, specs)
     prefill = decode = verify = 0.0
