@@ -235,3 +235,15 @@ def test_bad_arguments() -> None:
         canonical_key(3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"equivalent: b must be str or None, got list"):
         equivalent("1", ["1"], "math")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("function", "argument"), [(normalize_date, "answer"), (last_boxed, "text")]
+)
+@pytest.mark.parametrize("value", [None, 3, b"05/01/2021"])
+def test_helpers_name_themselves_on_a_wrong_type(function, argument: str, value: object) -> None:
+    got = type(value).__name__
+    with pytest.raises(
+        TypeError, match=rf"^{function.__name__}: {argument} must be str, got {got}$"
+    ):
+        function(value)

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from uniscale.answers._validate import check_text
 from uniscale.answers.choices import choice_key, choices_equal, extract_choice
 from uniscale.answers.dates import date_key, dates_equal, extract_date
 from uniscale.answers.mathexpr import extract_math, math_equal, math_key
@@ -59,14 +60,6 @@ def _resolve(operation: str, kind: AnswerKind) -> _Kind:
     )
 
 
-def _check_text(operation: str, name: str, value: object, *, optional: bool) -> None:
-    if value is None and optional:
-        return
-    if not isinstance(value, str):
-        expected = "str or None" if optional else "str"
-        raise TypeError(f"{operation}: {name} must be {expected}, got {type(value).__name__}")
-
-
 def extract_answer(text: str, kind: AnswerKind = "math") -> str | None:
     """Return the final answer stated in a model's reply, or None when there is none.
 
@@ -85,7 +78,7 @@ def extract_answer(text: str, kind: AnswerKind = "math") -> str | None:
         ``kind`` is unknown.
     """
     resolved = _resolve("extract_answer", kind)
-    _check_text("extract_answer", "text", text, optional=False)
+    check_text("extract_answer", "text", text, optional=False)
     answer = resolved.extract(text)
     if answer is not None and not isinstance(answer, str):
         raise TypeError(
@@ -104,7 +97,7 @@ def canonical_key(answer: str | None, kind: AnswerKind = "math") -> str | None:
     get different keys.
     """
     resolved = _resolve("canonical_key", kind)
-    _check_text("canonical_key", "answer", answer, optional=True)
+    check_text("canonical_key", "answer", answer, optional=True)
     if answer is None or not answer.strip():
         return None
     return resolved.key(answer)
@@ -117,8 +110,8 @@ def equivalent(a: str | None, b: str | None, kind: AnswerKind = "math") -> bool:
     ``functools.partial(equivalent, kind=...)``).
     """
     resolved = _resolve("equivalent", kind)
-    _check_text("equivalent", "a", a, optional=True)
-    _check_text("equivalent", "b", b, optional=True)
+    check_text("equivalent", "a", a, optional=True)
+    check_text("equivalent", "b", b, optional=True)
     if a is None or b is None or not a.strip() or not b.strip():
         return False
     key_a = resolved.key(a)
@@ -141,8 +134,8 @@ def grade(predicted: str | None, gold: str, kind: AnswerKind = "math") -> bool:
         How to compare; a callable kind compares whitespace-normalized strings.
     """
     resolved = _resolve("grade", kind)
-    _check_text("grade", "predicted", predicted, optional=True)
-    _check_text("grade", "gold", gold, optional=False)
+    check_text("grade", "predicted", predicted, optional=True)
+    check_text("grade", "gold", gold, optional=False)
     if not gold.strip():
         raise ValueError("grade: gold must be a non-empty answer, got an empty string")
     if predicted is None or not predicted.strip():

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime
 import re
 
+from uniscale.answers._validate import check_text
+
 __all__ = ["date_key", "dates_equal", "extract_date", "normalize_date"]
 
 _MONTHS = {
@@ -86,7 +88,14 @@ def extract_date(text: str) -> str | None:
 
 
 def normalize_date(answer: str) -> str | None:
-    """``MM/DD/YYYY`` form of an answer that is exactly one date, else None."""
+    """``MM/DD/YYYY`` form of an answer that is exactly one date, else None.
+
+    Raises
+    ------
+    TypeError
+        ``answer`` is not a string.
+    """
+    check_text("normalize_date", "answer", answer)
     found = _find_dates(answer)
     if len({date for _, date in found}) != 1:
         return None

@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from uniscale.answers import _mathverify
+from uniscale.answers._validate import check_text
 from uniscale.answers.numeric import extract_number, number_text
 
 __all__ = ["extract_math", "last_boxed", "math_equal", "math_key"]
@@ -33,9 +34,17 @@ _TRAILING = " \t.;,!"
 def last_boxed(text: str) -> str | None:
     """Content of the last ``\\boxed{...}`` / ``\\fbox{...}`` (braces balanced), or None.
 
+    Raises
+    ------
+    TypeError
+        ``text`` is not a string.
+
+    Examples
+    --------
     >>> last_boxed(r"so $x = \\boxed{\\frac{1}{2}}$.")
     '\\\\frac{1}{2}'
     """
+    check_text("last_boxed", "text", text)
     start = max(text.rfind(opener) for opener in _BOX_OPENERS)
     while start >= 0:
         brace = text.find("{", start)
