@@ -142,7 +142,7 @@ def test_reward_formula_and_presets():
 
 def test_partial_feedback_updates_once_when_complete():
     r = Router(_space(), reward="quality_priority", warmup=0)
-    d = r.decide("q")
+    d = r.decide("q", mask=_only(r, 0))  # the cheapest arm: its first cost normalises to 0
     assert r.feedback(d.id, cost=3.0) is None
     assert r.feedback(d.id, cost=5.0) is None  # the second cost is ignored, not counted
     assert r.feedback(d.id, verifier=0.25) is None
@@ -755,3 +755,64 @@ def test_decision_ids_are_unique_per_router_but_decisions_follow_the_seed(tmp_pa
     a.save(tmp_path / "s")
     loaded = Router.load(tmp_path / "s")
     assert loaded.decide("next").id == a.decide("next").id
+
+
+# ------------------------------------------------------------------- cost normalisation
+def _vllm_space():
+    return ArmSpace.from_file(Path(__file__).resolve().parents[1] / "examples" / "arms_vllm.yaml")
+
+
+def _only(router: Router, index: int) -> np.ndarray:
+    m = np.zeros(router.n_arms, dtype=bool)
+    m[index] = True
+    return m
+
+
+def test_first_cost_is_placed_by_the_arms_size_hints():
+    r = Router(_vllm_space(), reward="cost_sensitive", warmup=0, seed=0)
+    hints = r._hints.astype(np.float64)
+    dear, cheap = int(np.argmax(hints)), int(np.argmin(hints))
+    d = r.decide("q", mask=_only(r, dear))
+    # The dearest arm's first cost normalises to 1: a wrong, dear answer is worth nothing.
+    assert r.feedback(d.id, correct=False, cost=5e13, final=True) == pytest.approx(0.0)
+    ratio = hints[cheap] / hints[dear]
+    assert (r.cost_lo, r.cost_hi) == (pytest.approx(5e13 * ratio), 5e13)
+    e = r.decide("q", mask=_only(r, cheap))
+    assert r.feedback(e.id, correct=False, cost=5e13 * ratio, final=True) == pytest.approx(
+        0.8 / 0.9
+    )
+    # In between on the log scale: half-way hint, half-way normalised cost.
+    mid = float(np.sqrt(hints[cheap] * hints[dear]))
+    f = r.decide("q", mask=_only(r, dear))
+    reward = r.feedback(f.id, correct=False, cost=5e13 * mid / hints[dear], final=True)
+    assert reward == pytest.approx(0.8 * 0.5 / 0.9)
+    # A cost outside the bounds widens them.
+    g = r.decide("q", mask=_only(r, dear))
+    assert r.feedback(g.id, correct=False, cost=1e15, final=True) == pytest.approx(0.0)
+    assert r.cost_hi == 1e15
+
+
+def test_without_size_differences_costs_are_neutral_until_two_distinct_ones():
+    space = ArmSpace([ModelEntry("m", params=1e9)], [StrategyEntry("single", "single")])
+    r = Router(space, reward="cost_sensitive", warmup=0)
+    d = r.decide("q")
+    assert r.feedback(d.id, correct=False, cost=5e13, final=True) == pytest.approx(0.8 * 0.5 / 0.9)
+    e = r.decide("q")
+    assert r.feedback(e.id, correct=False, cost=5e13, final=True) == pytest.approx(0.8 * 0.5 / 0.9)
+    f = r.decide("q")
+    assert r.feedback(f.id, correct=False, cost=1e12, final=True) == pytest.approx(0.8 / 0.9)
+    g = r.decide("q")
+    assert r.feedback(g.id, correct=False, cost=5e13, final=True) == pytest.approx(0.0)
+
+
+def test_cost_bounds_survive_save_and_load(tmp_path):
+    r = Router(_vllm_space(), reward="cost_sensitive", warmup=0, seed=0)
+    d = r.decide("q")
+    r.feedback(d.id, correct=True, cost=3e12, final=True)
+    r.save(tmp_path / "s")
+    b = Router.load(tmp_path / "s")
+    assert (b.cost_lo, b.cost_hi) == (r.cost_lo, r.cost_hi)
+    da, db = r.decide("q2"), b.decide("q2")
+    assert r.feedback(da.id, correct=False, cost=7e12, final=True) == b.feedback(
+        db.id, correct=False, cost=7e12, final=True
+    )

@@ -2,8 +2,19 @@
 
 ``correct`` is 0/1 (or a share in [0, 1]), ``verifier`` a score in [0, 1], and the cost is mapped
 to [0, 1] on a log10 scale between ``cost_lo`` and ``cost_hi`` (see
-:class:`uniscale.cost.LogMinMaxNormalizer`). When those bounds are not given, they follow the
-cheapest and dearest cost observed so far (the router keeps them; they are saved with it).
+:class:`uniscale.cost.LogMinMaxNormalizer`). When those bounds are not given, the router sets them
+itself (it keeps them and saves them with its state):
+
+1. A priori, at the first positive cost ``c`` (arm ``a``): each arm's cost is estimated as
+   ``c * hint(b) / hint(a)`` with the size hint ``hint = parameter count x samples per request``
+   (the hint the budget's expected costs use), and the bounds start at the cheapest and dearest
+   estimate. So the first reward already says whether ``a`` is a cheap or a dear arm of the space.
+   The hint stands for eFLOPs and, where prices grow with size, dollars; for a unit it fits less
+   well (tokens) the bounds are only a wider or narrower first guess.
+2. Observed costs outside the bounds widen them (never narrow), so the same cost keeps its
+   reward except when a new extreme is seen.
+3. Until the bounds span a range (all arms have the same hint and one distinct cost was seen,
+   or no positive cost yet), every cost normalises to the neutral 0.5, neither cheap nor dear.
 
 Presets: ``cost_sensitive`` (0.1, 0.1, 0.8) and ``quality_priority`` (0.4, 0.4, 0.2).
 
@@ -46,7 +57,7 @@ class RewardConfig:
     w_correct, w_verifier, w_cost : float
         Non-negative weights, not all zero.
     cost_lo, cost_hi : float, optional
-        Cost bounds for the log normalisation (both > 0, lo <= hi); None = follow observed costs.
+        Cost bounds for the log normalisation (both > 0, lo <= hi); None = the router sets them.
     """
 
     w_correct: float = 0.4
@@ -106,7 +117,7 @@ class RewardConfig:
         }
 
 
-#: Named presets (weights only; cost bounds follow observed costs).
+#: Named presets (weights only; the router sets the cost bounds, module docstring).
 PRESETS: dict[str, RewardConfig] = {
     "cost_sensitive": RewardConfig(0.1, 0.1, 0.8),
     "quality_priority": RewardConfig(0.4, 0.4, 0.2),

@@ -243,7 +243,8 @@ class Router:
             [
                 self.arm_space.models[a.model].params * max(a.n_samples, 1)
                 for a in self.arm_space.arms
-            ]
+            ],
+            dtype=np.float64,
         )
 
     @property
@@ -329,11 +330,15 @@ class Router:
 
     def _normalize(self, cost: np.ndarray | float) -> np.ndarray:
         """Costs -> [0, 1] on the log scale between ``cost_lo`` and ``cost_hi``; a cost below
-        ``cost_lo`` (zero included) maps to 0; all zeros while no bounds are known."""
+        ``cost_lo`` (zero included) maps to 0. When the bounds follow the observed costs (no
+        bounds in the reward config) and do not yet span a range (no cost seen, or only one
+        distinct cost and no size hints to spread it), every cost maps to the neutral 0.5:
+        nothing yet says whether it is cheap or dear (see :mod:`uniscale.router.reward`)."""
         c = np.asarray(cost, dtype=np.float64)
         lo, hi = self.cost_lo, self.cost_hi
-        if lo is None or hi is None:
-            return np.zeros_like(c)
+        if lo is None or hi is None or (hi <= lo * (1 + 1e-9) and self.reward.cost_lo is None):
+            # (Bounds a rounding error apart count as one cost.)
+            return np.full_like(c, 0.5)
         return np.asarray(LogMinMaxNormalizer(lo, hi)(np.maximum(c, lo)), dtype=np.float64)
 
     def _features(self, phi: np.ndarray) -> np.ndarray:
@@ -563,17 +568,44 @@ class Router:
             return self._close(decision_id, pending)
 
     def _observe_cost(self, arm_id: str, cost: float) -> None:
-        # TODO(uniscale): without cost_lo/cost_hi the normalisation follows the observed min/max,
-        # so the same cost maps to different rewards early on (until cheap and dear arms were
-        # seen); a warm-up fit of the bounds, frozen afterwards, would make rewards stationary.
-        if cost > 0:
-            if self.reward.cost_lo is None:
-                self.cost_lo = cost if self.cost_lo is None else min(self.cost_lo, cost)
-                self.cost_hi = cost if self.cost_hi is None else max(self.cost_hi, cost)
         try:
-            self.costs.observe(self.arm_space.index(arm_id), cost)
+            index: int | None = self.arm_space.index(arm_id)
         except KeyError:
-            pass  # the arm was removed meanwhile
+            index = None  # the arm was removed meanwhile
+        if cost > 0 and self.reward.cost_lo is None:
+            if self.cost_lo is None or self.cost_hi is None:
+                self.cost_lo, self.cost_hi = self._prior_bounds(index, cost)
+                logger.info(
+                    "router: cost bounds set to [%s, %s] from the first cost and the arms' "
+                    "size hints",
+                    self.cost_lo,
+                    self.cost_hi,
+                )
+            else:
+                self.cost_lo = min(self.cost_lo, cost)
+                self.cost_hi = max(self.cost_hi, cost)
+        if index is not None:
+            self.costs.observe(index, cost)
+        if self.budget is not None:
+            self.budget.observe(cost)
+
+    def _prior_bounds(self, index: int | None, cost: float) -> tuple[float, float]:
+        """Bounds of the cost normalisation from the first positive cost ``cost`` of arm
+        ``index``: every arm's cost is estimated a priori as ``cost * hint(a) / hint(index)``
+        (hint = parameter count x samples), and the bounds are the cheapest and dearest
+        estimates. Without a usable hint both bounds are ``cost``."""
+        if index is None:
+            return cost, cost
+        hints = self._hints
+        h = float(hints[index])
+        if not (h > 0 and np.all(np.isfinite(hints)) and np.all(hints > 0)):
+            return cost, cost
+        # Ratios first, so that the arm's own cost is reproduced exactly (h / h == 1).
+        lo = min(cost * (float(hints.min()) / h), cost)
+        hi = max(cost * (float(hints.max()) / h), cost)
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo):
+            return cost, cost
+        return lo, hi
         if self.budget is not None:
             self.budget.observe(cost)
 
