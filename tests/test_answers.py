@@ -247,3 +247,34 @@ def test_helpers_name_themselves_on_a_wrong_type(function, argument: str, value:
         TypeError, match=rf"^{function.__name__}: {argument} must be str, got {got}$"
     ):
         function(value)
+
+
+@pytest.mark.parametrize(
+    ("predicted", "gold", "expected"),
+    [
+        ("1e4301", "1", False),
+        ("1", "1e5000", False),
+        ("1e999999999", "1", False),  # would be a billion-digit integer if read as a Fraction
+        ("1e4301", "1e4301", True),
+        ("1e999999999", "10e999999998", True),  # same value, other spelling
+        ("-1e999999999", "1e999999999", False),
+        ("1e400", "1.0000000000001e400", True),  # past float's range: still the 1e-9 tolerance
+        ("1e400", "2e400", False),
+        ("1e-5000", "0", True),  # within ABS_TOL of 0
+        ("1e999999999/1e999999998", "10", True),
+        ("1e9999999999999999999999", "1", False),  # past decimal's own exponent range
+        ("1.5e3", "1500", True),
+    ],
+)
+def test_grade_number_with_huge_exponents(predicted: str, gold: str, expected: bool) -> None:
+    assert grade(predicted, gold, kind="number") is expected
+    assert grade(gold, predicted, kind="number") is expected
+
+
+def test_number_keys_of_huge_and_tiny_values() -> None:
+    assert canonical_key("1e4301", "number") == canonical_key("10e4300", "number") == "1E+4301"
+    assert canonical_key("1e999999999", "number") == "1E+999999999"
+    assert canonical_key("-1e-5000", "number") == "0"
+    assert canonical_key("1e1000", "number") == "1" + "0" * 1000  # exact up to 10**1000
+    assert canonical_key("1e400/3", "number") == "3" * 400 + ".3333"  # no float overflow
+    assert canonical_key("1e9999999999999999999999", "number") is None
