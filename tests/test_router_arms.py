@@ -181,3 +181,132 @@ def test_from_file_rejects_unknown_suffix(tmp_path):
     path.write_text("{}")
     with pytest.raises(ValueError, match="expected .yaml"):
         ArmSpace.from_file(path)
+
+
+# ------------------------------------------------------- declaration checks at load time
+_GOOD_MODEL = '  - {name: small, params: 1.0e+9, engine: "llama:smollm2-135m"}\n'
+
+
+def _yaml(tmp_path, strategies: str, model: str = _GOOD_MODEL):
+    path = tmp_path / "arms.yaml"
+    path.write_text("models:\n" + model + "strategies:\n" + strategies)
+    return path
+
+
+@pytest.mark.parametrize(
+    "strategies, exc, pattern",
+    [
+        (
+            "  - {name: sc, kind: self_consistency, grid: {n: [4, 0, -1]}}\n",
+            ValueError,
+            r"arm 'small/sc/n=0' \(model 'small', strategy 'sc'.*n must be >= 1, got 0",
+        ),
+        (
+            '  - {name: sc, kind: self_consistency, grid: {n: ["four"]}}\n',
+            TypeError,
+            r"strategy 'sc'.*n must be an int, got str 'four'",
+        ),
+        (
+            "  - {name: one, kind: single, fixed: {tempreature: 0.5}}\n",
+            ValueError,
+            r"strategy 'one'.*unknown parameter\(s\) \['tempreature'\]; single takes "
+            r"\['greedy', 'temperature', 'top_p'\]",
+        ),
+        (
+            "  - {name: beam, kind: beam_search, grid: {qp: [1], cp: [2], bs: [2]}, "
+            "fixed: {max_depth: 0}}\n",
+            ValueError,
+            r"strategy 'beam'.*max_depth",
+        ),
+        (
+            "  - {name: sc, kind: self_consistency, gird: {n: [4]}}\n",
+            ValueError,
+            r"strategies\[0\] \(sc\) has unknown field\(s\) \['gird'\]",
+        ),
+    ],
+)
+def test_bad_strategy_parameters_are_found_when_the_file_is_read(
+    tmp_path, strategies, exc, pattern
+):
+    path = _yaml(tmp_path, strategies)
+    with pytest.raises(exc, match=rf"^ArmSpace.from_file: {path}: .*{pattern}") as info:
+        ArmSpace.from_file(path)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "engine, pattern",
+    [
+        ("teleport:xyz", r"engine kind must be one of \['llama', 'openai', 'vllm'\].*'teleport'"),
+        ("smollm2", r"engine must look like '<kind>:<target>'"),
+        ("llama:", r"engine must look like"),
+    ],
+)
+def test_bad_engine_specs_are_found_when_the_file_is_read(tmp_path, engine, pattern):
+    model = f'  - {{name: small, params: 1.0e+9, engine: "{engine}"}}\n'
+    path = _yaml(tmp_path, "  - {name: single, kind: single}\n", model)
+    with pytest.raises(ValueError, match=rf"{path}: .*ModelEntry small: {pattern}"):
+        ArmSpace.from_file(path)
+
+
+def test_broken_files_give_one_line_naming_the_file(tmp_path):
+    cases = {
+        "bad.yaml": ("models:\n  - {name: a, params: 1\n", ValueError, r"not valid YAML: line 3"),
+        "tabs.yml": ("models: [\n\t- x", ValueError, r"not valid YAML"),
+        "bad.toml": ("[[models]\nname = 'a'\n", ValueError, r"not valid TOML: .*line 1"),
+        "int.toml": ("models = 3\n", TypeError, r"'models' must be a list of tables"),
+        "str.toml": ("models = 'm'\n", TypeError, r"'models' must be a list"),
+        "rows.toml": ("models = [1, 2]\n", TypeError, r"models\[0\] must be a table"),
+        "empty.yaml": ("", ValueError, r"expected a mapping with a 'models' list, got NoneType"),
+        "list.yaml": ("- 1\n", ValueError, r"expected a mapping with a 'models' list, got list"),
+        "latin.yaml": (None, ValueError, r"not UTF-8 text"),
+        "product.toml": (
+            "product = 'yes'\n[[models]]\nname = 'a'\nparams = 1e9\n",
+            TypeError,
+            r"'product' must be true or false",
+        ),
+        "field.toml": (
+            "[[models]]\nname = 'a'\nparams = 1e9\nprams = 2\n",
+            ValueError,
+            r"models\[0\] \(a\) has unknown field\(s\) \['prams'\]",
+        ),
+    }
+    for name, (text, exc, pattern) in cases.items():
+        path = tmp_path / name
+        if text is None:
+            path.write_bytes("models: [{name: caf\xe9}]".encode("latin-1"))
+        else:
+            path.write_text(text)
+        with pytest.raises(exc, match=rf"^ArmSpace.from_file: {path}: .*{pattern}") as info:
+            ArmSpace.from_file(path)
+        assert "\n" not in str(info.value) and "<unicode string>" not in str(info.value)
+
+
+def test_adding_an_arm_with_bad_parameters_leaves_the_space_unchanged():
+    space = ArmSpace([ModelEntry("m", 1e9)], [StrategyEntry("one", "single")])
+    before = space.to_dict()
+    with pytest.raises(ValueError, match=r"ArmSpace.add: arm 'm/sc/n=0'.*n must be >= 1"):
+        space.add(Arm("m", "sc", {"n": 0}, kind="self_consistency"))
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['beams'\]"):
+        space.add(Arm("m2", "one", {"beams": 2}, kind="single"), ModelEntry("m2", 2e9))
+    assert space.to_dict() == before and len(space) == 1
+
+
+def test_checking_the_declaration_imports_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from uniscale.router.arms import ArmSpace\n"
+        "ArmSpace.from_file('examples/arms_vllm.yaml')\n"
+        "heavy = {'torch', 'triton', 'vllm', 'llama_cpp', 'onnxruntime', 'fastapi', 'httpx'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

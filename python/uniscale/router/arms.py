@@ -8,6 +8,12 @@ the product models x strategies x grid points that satisfy every constraint, in 
 Arms can be added and removed while running; the index of an arm is its position in
 :attr:`ArmSpace.arms`, and removing an arm moves later arms down by one.
 
+Everything that can be checked without opening an engine is checked when the space is declared
+(or an arm added), not when an arm first runs: each arm's parameters against its strategy class
+(unknown names, and values, exactly as the runner's ``make_strategy(kind, **params)`` will see
+them), each model's engine spec (``"<kind>:<target>"`` with a registered kind), and in files the
+syntax and the structure (one-line errors that start with the file's path).
+
 File form (YAML or TOML, same keys)::
 
     models:
@@ -105,6 +111,32 @@ def _compile_constraint(expr: str) -> ast.Expression:
         raise ValueError(f"constraint {expr!r} is not an expression: {exc.msg}") from None
 
 
+def _check_engine_spec(model: str, engine: Any) -> None:
+    """The engine spec's form and kind (``"<kind>:<target>"``, kind registered in
+    :data:`uniscale.engines.registry.ENGINE_KINDS`); the engine itself opens only when used.
+    The registry module is light (no backend is imported until its kind is asked for)."""
+    if engine is None:
+        return
+    from uniscale.engines.registry import ENGINE_KINDS
+
+    if not isinstance(engine, str):
+        raise TypeError(
+            f"ModelEntry {model}: engine must be a str '<kind>:<target>', got {engine!r}"
+        )
+    kind, sep, target = engine.partition(":")
+    if not sep or not target:
+        raise ValueError(
+            f"ModelEntry {model}: engine must look like '<kind>:<target>' with kind in "
+            f"{sorted(ENGINE_KINDS)}, got {engine!r}"
+        )
+    if kind not in ENGINE_KINDS:
+        raise ValueError(
+            f"ModelEntry {model}: engine kind must be one of {sorted(ENGINE_KINDS)} (or one "
+            f"registered with register_engine before the arms are declared), got {kind!r} "
+            f"in {engine!r}"
+        )
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """One model an arm can run.
@@ -134,6 +166,7 @@ class ModelEntry:
             raise ValueError(
                 f"ModelEntry {self.name}: params must be a finite number > 0, got {p!r}"
             )
+        _check_engine_spec(self.name, self.engine)
         for key in ("price_in_per_1k", "price_out_per_1k", "gqa_ratio"):
             v = getattr(self, key)
             if (
@@ -226,6 +259,32 @@ class StrategyEntry:
             "constraints": list(self.constraints),
             "fixed": dict(self.fixed),
         }
+
+
+def check_strategy_params(arm: Arm, op: str) -> None:
+    """Check ``arm.params`` against its strategy class, as the runner will build it
+    (``make_strategy(arm.kind, **arm.params)``): unknown parameter names and bad values are
+    found when the arms are declared, not when an arm first runs. Strategy classes are plain
+    validated dataclasses; :mod:`uniscale.strategies` imports no engine or model library."""
+    import dataclasses
+
+    from uniscale.strategies import STRATEGIES, make_strategy
+
+    where = (
+        f"{op}: arm {arm.id!r} (model {arm.model!r}, strategy {arm.strategy!r}, kind {arm.kind!r})"
+    )
+    cls = STRATEGIES.get(arm.kind)
+    if cls is None:  # STRATEGY_KINDS and the strategy registry disagree
+        raise ValueError(f"{where}: no strategy class for kind {arm.kind!r}")
+    declared = [f.name for f in dataclasses.fields(cls) if f.init]
+    params = arm.params
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise ValueError(f"{where}: unknown parameter(s) {unknown}; {arm.kind} takes {declared}")
+    try:
+        make_strategy(arm.kind, **params)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: bad parameter value: {exc}") from None
 
 
 def _freeze_params(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -362,6 +421,7 @@ class ArmSpace:
 
     def _append(self, arm: Arm, op: str) -> int:
         self._check_arm(arm, op)
+        check_strategy_params(arm, op)
         self._index[arm.id] = len(self._arms)
         self._arms.append(arm)
         return len(self._arms) - 1
@@ -392,12 +452,18 @@ class ArmSpace:
     # ----------------------------------------------------------------- changes
     def add(self, arm: Arm, model: ModelEntry | None = None) -> int:
         """Append ``arm`` (declaring ``model`` first when given and new); returns its index."""
-        if model is not None and model.name not in self.models:
+        new_model = model is not None and model.name not in self.models
+        if model is not None and new_model:
             if model.name != getattr(arm, "model", None):
                 raise ValueError(f"ArmSpace.add: model {model.name!r} is not the arm's model")
             self._check_new_with_model(arm, model)
             self.models[model.name] = model
-        return self._append(arm, "ArmSpace.add")
+        try:
+            return self._append(arm, "ArmSpace.add")
+        except Exception:
+            if model is not None and new_model:
+                del self.models[model.name]  # leave the space exactly as it was
+            raise
 
     def _check_new_with_model(self, arm: Arm, model: ModelEntry) -> None:
         if not isinstance(arm, Arm):
@@ -455,40 +521,92 @@ class ArmSpace:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ArmSpace:
+        op = "ArmSpace.from_dict"
         if not isinstance(d, Mapping) or "models" not in d:
-            raise ValueError("ArmSpace.from_dict: expected a mapping with a 'models' list")
+            got = sorted(map(str, d)) if isinstance(d, Mapping) else type(d).__name__
+            raise ValueError(f"{op}: expected a mapping with a 'models' list, got {got}")
         unknown = set(d) - {"models", "strategies", "arms", "product"}
         if unknown:
-            raise ValueError(f"ArmSpace.from_dict: unknown keys {sorted(unknown)}")
-        return cls(
-            d["models"], d.get("strategies", ()), d.get("arms", ()), product=d.get("product", True)
-        )
+            raise ValueError(f"{op}: unknown keys {sorted(unknown)}")
+        fields = {
+            "models": set(ModelEntry.__dataclass_fields__),
+            "strategies": set(StrategyEntry.__dataclass_fields__),
+            "arms": {"model", "strategy", "kind", "params"},
+        }
+        for key, known in fields.items():
+            entries = d.get(key, ())
+            if isinstance(entries, (str, bytes, Mapping)) or not isinstance(entries, Sequence):
+                raise TypeError(
+                    f"{op}: {key!r} must be a list of tables/mappings, got {entries!r:.60}"
+                )
+            for i, e in enumerate(entries):
+                if isinstance(e, (ModelEntry, StrategyEntry, Arm)):
+                    continue
+                if not isinstance(e, Mapping):
+                    raise TypeError(f"{op}: {key}[{i}] must be a table/mapping, got {e!r:.60}")
+                bad = set(map(str, e)) - known
+                if bad:
+                    raise ValueError(
+                        f"{op}: {key}[{i}] ({e.get('name', e.get('model', '?'))}) has unknown "
+                        f"field(s) {sorted(bad)}; expected some of {sorted(known)}"
+                    )
+        product = d.get("product", True)
+        if not isinstance(product, bool):
+            raise TypeError(f"{op}: 'product' must be true or false, got {product!r}")
+        return cls(d["models"], d.get("strategies", ()), d.get("arms", ()), product=product)
 
     @classmethod
     def from_file(cls, path: str | Path) -> ArmSpace:
-        """Read a YAML (``.yaml``/``.yml``) or TOML (``.toml``) declaration."""
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        suffix = path.suffix.lower()
-        if suffix in (".yaml", ".yml"):
-            import yaml
+        """Read a YAML (``.yaml``/``.yml``) or TOML (``.toml``) declaration.
 
-            data = yaml.safe_load(text)
-        elif suffix == ".toml":
-            try:
-                import tomllib
-            except ImportError:  # Python 3.10
-                import tomli as tomllib  # type: ignore[no-redef]
-            data = tomllib.loads(text)
-        else:
+        Every error in the file (syntax, structure, a model's engine spec, a strategy
+        parameter) is a one-line ValueError or TypeError that starts with the file's path.
+        """
+        path = Path(path)
+        op = f"ArmSpace.from_file: {path}"
+        suffix = path.suffix.lower()
+        if suffix not in (".yaml", ".yml", ".toml"):
             raise ValueError(
                 f"ArmSpace.from_file: expected .yaml, .yml or .toml, got {path.name!r}"
             )
-        return cls.from_dict(data)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{op}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        data = _parse_yaml(text, op) if suffix != ".toml" else _parse_toml(text, op)
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{op}: {exc}") from None
 
     def __repr__(self) -> str:
         n_m, n_s = len(self.models), len(self.strategies)
         return f"ArmSpace({n_m} models, {n_s} strategies, {len(self)} arms)"
+
+
+def _parse_yaml(text: str, op: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = "" if mark is None else f"line {mark.line + 1}, column {mark.column + 1}: "
+        what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise ValueError(f"{op}: not valid YAML: {where}{what}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{op}: not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def _parse_toml(text: str, op: str) -> Any:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{op}: not valid TOML: {' '.join(str(exc).split())}") from None
 
 
 _NUMERIC_MODEL_FIELDS = (
