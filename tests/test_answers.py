@@ -278,3 +278,27 @@ def test_number_keys_of_huge_and_tiny_values() -> None:
     assert canonical_key("1e1000", "number") == "1" + "0" * 1000  # exact up to 10**1000
     assert canonical_key("1e400/3", "number") == "3" * 400 + ".3333"  # no float overflow
     assert canonical_key("1e9999999999999999999999", "number") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"\boxed{\frac{1}{2}", r"\frac{1}{2}"),  # closing brace missing: best effort
+        (r"so $x = \boxed{\frac{1}{2}$. Done", r"\frac{1}{2}"),  # read up to the end of the math
+        (r"\boxed{5} and then \boxed{6", "6"),  # the last box decides, even unclosed
+        (r"\boxed{\frac{1}{", None),  # cut inside the box: no number picked out of it
+        (r"first \boxed{5}, then \boxed{\frac{1}{", "5"),  # ... but an earlier closed box counts
+    ],
+)
+def test_extract_math_unclosed_box(text: str, expected: str | None) -> None:
+    assert extract_answer(text) == expected
+
+
+@pytest.mark.parametrize("kind", ["math", "number"])
+def test_scientific_notation_is_one_number(kind: str) -> None:
+    assert extract_answer("1e999999", kind) == "1e999999"
+    assert extract_answer("so x = 2.5E-3 m", kind) == "2.5E-3"
+    assert extract_answer("a rate of 3e\u22122 per day", kind) == "3e-2"
+    assert extract_answer("Step 2e: add 5", kind) == "5"  # no digits after "e": not an exponent
+    assert grade(extract_answer("about 1.5e3 people", kind), "1500", kind)
+    assert not grade("2e3", "1500", kind)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -29,6 +30,9 @@ _STATEMENT = re.compile(
 )
 _INLINE_MATH = re.compile(r"\$\$?(.+?)\$\$?|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 _TRAILING = " \t.;,!"
+# Where the content of an unclosed box surely ends: the end of its math, or of its line.
+_SCIENTIFIC = re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+))[eE]([-+]?\d+)")
+_MATH_END = re.compile(r"(?<!\\)\$|\\\]|\\\)|\n")
 
 
 def last_boxed(text: str) -> str | None:
@@ -45,23 +49,58 @@ def last_boxed(text: str) -> str | None:
     '\\\\frac{1}{2}'
     """
     check_text("last_boxed", "text", text)
+    for brace in _box_braces(text):
+        end = _closing_brace(text, brace)
+        if end >= 0:
+            return text[brace + 1 : end].strip()
+    return None
+
+
+def _box_braces(text: str) -> Iterator[int]:
+    """Positions of the "{" of each ``\\boxed{`` / ``\\fbox{``, last first ("\\boxed 5" skipped)."""
     start = max(text.rfind(opener) for opener in _BOX_OPENERS)
     while start >= 0:
         brace = text.find("{", start)
-        between = text[start:brace] if brace >= 0 else ""
-        if brace >= 0 and between.rstrip() in _BOX_OPENERS:
-            depth = 0
-            for index in range(brace, len(text)):
-                char = text[index]
-                if char == "{":
-                    depth += 1
-                elif char == "}":
-                    depth -= 1
-                    if depth == 0:
-                        return text[brace + 1 : index].strip()
-        # Unbalanced or "\boxed 5" without braces: try the opener before this one.
+        if brace >= 0 and text[start:brace].rstrip() in _BOX_OPENERS:
+            yield brace
         start = max(text.rfind(opener, 0, start) for opener in _BOX_OPENERS)
-    return None
+
+
+def _closing_brace(text: str, brace: int) -> int:
+    """Index of the "}" that closes the "{" at ``brace``; -1 when it is never closed."""
+    depth = 0
+    for index in range(brace, len(text)):
+        char = text[index]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def _final_box(text: str) -> tuple[bool, str | None]:
+    """(whether a box was opened, the answer it holds) for the last box opened in ``text``.
+
+    A closed box gives its content. A box whose closing brace is missing ("\\boxed{\\frac{1}{2}$.")
+    gives, best effort, its content up to the end of the math or of the line when that content's
+    own braces balance; a box cut inside its content ("\\boxed{\\frac{1}{") holds no readable
+    answer, and the last closed box before it, if any, is taken instead.
+    """
+    braces = _box_braces(text)
+    brace = next(braces, -1)
+    if brace < 0:
+        return False, None
+    end = _closing_brace(text, brace)
+    if end >= 0:
+        return True, text[brace + 1 : end].strip()
+    rest = text[brace + 1 :]
+    cut = _MATH_END.search(rest)
+    rest = (rest[: cut.start()] if cut else rest).strip().rstrip(_TRAILING)
+    if rest and _closing_brace("{" + rest + "}", 0) == len(rest) + 1:
+        return True, rest
+    return True, last_boxed(text[:brace])
 
 
 def _clean_statement(span: str) -> str | None:
@@ -90,11 +129,17 @@ def extract_math(text: str) -> str | None:
     -------
     str or None
         The content of the last box, of the last ``####`` line (thousands separators and
-        currency signs removed), of the last answer statement, or the last number.
+        currency signs removed), of the last answer statement, or the last number
+        (scientific notation included: ``"1e999999"``). A last box left unclosed is read best
+        effort: ``"\\boxed{\\frac{1}{2}"`` gives ``"\\frac{1}{2}"``; one cut inside its
+        content (``"\\boxed{\\frac{1}{"``, a truncated reply) gives the closed box before it,
+        or None, never a number picked out of the unfinished box.
     """
-    boxed = last_boxed(text)
+    opened, boxed = _final_box(text)
     if boxed:
         return boxed
+    if opened and boxed is None:
+        return None
     hashes = _HASHES.findall(text)
     if hashes and hashes[-1].strip():
         answer = hashes[-1].strip().rstrip(_TRAILING)
@@ -113,6 +158,11 @@ def _parsed(answer: str, main_thread: bool) -> tuple[Any, ...]:
     # main_thread is part of the key: the parse made with timeouts and the one without are
     # equal in value, but keeping them apart keeps the cache free of thread assumptions.
     del main_thread
+    scientific = _SCIENTIFIC.fullmatch(answer.strip())
+    if scientific:
+        # math-verify reads "1.5e3" as 1.5·e·3 (Euler's number); written as a power of ten it is
+        # the number the answer means (and towers of ten meet the size guard like any power).
+        answer = f"{scientific.group(1)}\\times 10^{{{scientific.group(2)}}}"
     return tuple(_mathverify.parse_math(answer))
 
 

@@ -40,13 +40,13 @@ _WIDE = Context(prec=60, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, 
 _LITERAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 # A number: optional minus (not glued to a preceding word or closing bracket, so "3-5" yields
-# 3 and 5 rather than -5), digits with optional thousands separators, optional decimals,
-# optional "/denominator".
+# 3 and 5 rather than -5), digits with optional thousands separators, optional decimals, an
+# optional exponent ("1e999999" is one number, not 1 and 999999), optional "/denominator".
+_EXP = r"(?:[eE][-+\u2212]?\d+)?"
 _NUMBER = re.compile(
     r"(?:(?<![\w)\]])[-\u2212])?"
-    r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-    r"(?:/\d+(?:\.\d+)?)?"
-    r"|(?:(?<![\w)\]])[-\u2212])?\.\d+"
+    r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?" + _EXP + r"(?:/\d+(?:\.\d+)?" + _EXP + r")?"
+    r"|(?:(?<![\w)\]])[-\u2212])?\.\d+" + _EXP
 )
 _WRAPPING = re.compile(r"^[\s$\u20ac\u00a3(]*(.*?)[\s%.)]*$")
 
