@@ -665,6 +665,37 @@ def test_load_names_the_corrupt_field(tmp_path, changes, field):
         Router.load(tmp_path / "s")
 
 
+def _set(meta: dict, dotted: str, value) -> None:
+    *head, last = dotted.split(".")
+    for key in head:
+        meta = meta[int(key)] if isinstance(meta, list) else meta[key]
+    meta[int(last) if isinstance(meta, list) else last] = value
+
+
+@pytest.mark.parametrize(
+    "dotted, value, pattern",
+    [
+        ("budget.lam", float("nan"), "field 'budget'.*budget.lam must be a finite number"),
+        ("budget.n", -2, "field 'budget'.*budget.n must be an int >= 0"),
+        ("policy.n_updates", -1, "field 'policy'.*policy.n_updates must be an int >= 0"),
+        ("store.pending.0.parts", {"correct": 2.0}, r"field 'store'.*parts\['correct'\]"),
+        ("store.pending.0.created", "soon", r"field 'store'.*'created'"),
+        ("store.closed.0", ["x", float("inf")], r"field 'store'.*store.closed"),
+    ],
+)
+def test_load_checks_nested_fields(tmp_path, dotted, value, pattern):
+    clock = Clock()
+    r = Router(_space(), seed=1, warmup=2, clock=clock, budget=BudgetConfig(10.0))
+    _drive(r, 3)
+    r.feedback(r.decide("waiting").id, cost=1.0)
+    r.save(tmp_path / "s")
+    meta = json.loads((tmp_path / "s" / "router.json").read_text())
+    _set(meta, dotted, value)
+    (tmp_path / "s" / "router.json").write_text(json.dumps(meta))
+    with pytest.raises(StateFileError, match=f"router.json.*{pattern}"):
+        Router.load(tmp_path / "s", clock=clock)
+
+
 def test_load_rejects_truncated_and_corrupt_arrays(tmp_path):
     r = Router(_space(), seed=1)
     _drive(r, 3)

@@ -83,7 +83,15 @@ class BudgetController:
     @classmethod
     def from_state(cls, s: dict[str, Any]) -> BudgetController:
         bc = cls(BudgetConfig(**s["config"]))
-        bc.lam, bc.n, bc.total = float(s["lam"]), int(s["n"]), float(s["total"])
+        lam, n, total = s["lam"], s["n"], s["total"]
+        for name, v in (("lam", lam), ("total", total)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"budget.{name} must be a finite number >= 0, got {v!r}")
+            if v < 0:
+                raise ValueError(f"budget.{name} must be a finite number >= 0, got {v!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"budget.n must be an int >= 0, got {n!r}")
+        bc.lam, bc.n, bc.total = float(lam), n, float(total)
         return bc
 
 

@@ -158,6 +158,7 @@ class DecisionStore:
         ):
             raise ValueError("DecisionStore.from_state: pending records and features disagree")
         for rec in meta["pending"]:
+            _check_record(rec)
             raw = bool(rec.get("raw", False))
             store.pending[rec["id"]] = Pending(
                 rec["arm_id"],
@@ -166,6 +167,33 @@ class DecisionStore:
                 dict(rec["parts"]),
                 raw,
             )
+        for k, v in meta["closed"]:
+            if not isinstance(k, str) or not (v is None or _finite(v)):
+                raise ValueError(
+                    f"store.closed: entries must be [id, reward or null], got {[k, v]!r:.80}"
+                )
         store.closed = OrderedDict((k, v) for k, v in meta["closed"])
         store.expired = OrderedDict((k, None) for k in meta["expired"])
         return store
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _check_record(rec: Any) -> None:
+    """One saved pending decision: id, arm id, creation time and outcome parts in range."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("id"), str):
+        raise ValueError(f"store.pending: each record needs a str 'id', got {rec!r:.80}")
+    if not isinstance(rec.get("arm_id"), str) or not _finite(rec.get("created")):
+        raise ValueError(f"store.pending[{rec['id']!r}]: bad 'arm_id' or 'created' in {rec!r:.80}")
+    parts = rec.get("parts")
+    if not isinstance(parts, dict):
+        raise ValueError(f"store.pending[{rec['id']!r}].parts must be an object, got {parts!r}")
+    for name, v in parts.items():
+        ok = _finite(v) and (v >= 0 if name == "cost" else 0 <= v <= 1)
+        if name not in ("correct", "verifier", "cost") or not ok:
+            raise ValueError(
+                f"store.pending[{rec['id']!r}].parts[{name!r}]: expected correct/verifier in "
+                f"[0, 1] or cost >= 0, got {v!r}"
+            )

@@ -269,8 +269,8 @@ def load_router(
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to rebuild is a corrupt state
         raise StateFileError(
-            f"{op}: {path} holds an inconsistent state (field {stage!r}): "
-            f"{type(exc).__name__}: {exc}"
+            f"{op}: {path / 'router.json'} (with arrays.npz) holds an inconsistent state in "
+            f"field {stage!r}: {type(exc).__name__}: {exc}"
         ) from None
     if router.policy.d != router.d:
         raise StateFileError(f"{op}: {path}: the policy's d does not match the joint features")

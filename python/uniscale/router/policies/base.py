@@ -275,6 +275,10 @@ class Policy(ABC):
             )
         rng = np.random.default_rng()
         rng.bit_generator.state = meta["rng"]
+        for key in ("n_selected", "n_updates"):
+            v = meta[key]
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"policy.{key} must be an int >= 0, got {v!r}")
         self.n_selected = int(meta["n_selected"])
         self.n_updates = int(meta["n_updates"])
         self.rng = rng
