@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import logging
 
 import pytest
 
@@ -302,3 +303,62 @@ def test_scientific_notation_is_one_number(kind: str) -> None:
     assert extract_answer("Step 2e: add 5", kind) == "5"  # no digits after "e": not an exponent
     assert grade(extract_answer("about 1.5e3 people", kind), "1500", kind)
     assert not grade("2e3", "1500", kind)
+
+
+@pytest.mark.parametrize(
+    "huge",
+    [
+        r"\boxed{9^{9^{9}}}",
+        "9^{9^{9}}",
+        "10^{10^{10}}",
+        "10^{-10^{10}}",
+        "9^99999999",
+        "(x+1)^{100000}",
+        "x^{10^{9}}",
+        "2^{2^{2^{2^{2}}}}",
+    ],
+)
+def test_huge_powers_are_ungradable_without_calling_math_verify(
+    huge: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import math_verify
+
+    def refuse(*args: object, **kwargs: object) -> bool:
+        raise AssertionError("math_verify.verify must not see an ungradable answer")
+
+    monkeypatch.setattr(math_verify, "verify", refuse)
+    assert grade(huge, "1") is False
+    assert grade("1", huge) is False
+    assert grade(huge, huge) is True  # the same spelling is still the same answer
+    assert canonical_key(huge) == "".join(huge.split())
+
+
+@pytest.mark.parametrize("fine", ["2^{1024}", "10^{5000}", "e^{-x^2}", "(x+1)^{1000}", "x^{n}"])
+def test_ordinary_powers_still_reach_math_verify(fine: str) -> None:
+    assert grade(fine, fine.replace("^", " ^ ")) is True
+    assert "**" in canonical_key(fine)  # keyed by math-verify's sympy form, not by its text
+
+
+def test_math_verify_logs_nothing_from_our_calls(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import math_verify.grader
+    import math_verify.parser
+
+    # math-verify warns once per process that its timeouts are off; make it due again.
+    monkeypatch.setattr(math_verify.parser, "TIMEOUT_WARNING_SHOWN", False)
+    monkeypatch.setattr(math_verify.grader, "TIMEOUT_WARNING_SHOWN", False)
+    caplog.set_level(logging.DEBUG)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # off the main thread: no timeouts
+        # answers used nowhere else (parses are cached) whose keys differ, so verify runs too
+        assert pool.submit(grade, "(y+3)^2", "y^2 + 6y + 9").result() is True
+    # the warning was issued (parse and verify each keep a flag) ...
+    assert math_verify.parser.TIMEOUT_WARNING_SHOWN and math_verify.grader.TIMEOUT_WARNING_SHOWN
+    assert not [r for r in caplog.records if r.name.startswith("math_verify")]  # ... and dropped
+    assert any("timeout" in r.getMessage().lower() for r in caplog.records)  # kept at DEBUG
+
+    # Other code calling math-verify directly still gets its warnings.
+    monkeypatch.setattr(math_verify.parser, "TIMEOUT_WARNING_SHOWN", False)
+    caplog.clear()
+    math_verify.parse("1", parsing_timeout=None)
+    assert [r for r in caplog.records if r.name == "math_verify.parser"]

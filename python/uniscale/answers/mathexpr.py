@@ -16,6 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from uniscale.answers import _mathverify
+from uniscale.answers._powers import has_huge_power
 from uniscale.answers._validate import check_text
 from uniscale.answers.numeric import extract_number, number_text
 
@@ -154,7 +155,7 @@ def extract_math(text: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _parsed(answer: str, main_thread: bool) -> tuple[Any, ...]:
+def _parsed(answer: str, main_thread: bool) -> tuple[tuple[Any, ...], bool]:
     # main_thread is part of the key: the parse made with timeouts and the one without are
     # equal in value, but keeping them apart keeps the cache free of thread assumptions.
     del main_thread
@@ -163,24 +164,35 @@ def _parsed(answer: str, main_thread: bool) -> tuple[Any, ...]:
         # math-verify reads "1.5e3" as 1.5·e·3 (Euler's number); written as a power of ten it is
         # the number the answer means (and towers of ten meet the size guard like any power).
         answer = f"{scientific.group(1)}\\times 10^{{{scientific.group(2)}}}"
-    return tuple(_mathverify.parse_math(answer))
+    parsed = _mathverify.parse_math(answer)
+    return tuple(parsed), has_huge_power(parsed)
 
 
-def _parse(answer: str) -> list[Any]:
-    return list(_parsed(answer, _mathverify.on_main_thread()))
+def _parse(answer: str) -> list[Any] | None:
+    """math-verify's parse of ``answer``; None when the answer is ungradable (a huge power)."""
+    parsed, huge = _parsed(answer, _mathverify.on_main_thread())
+    return None if huge else list(parsed)
+
+
+def _text_key(answer: str) -> str:
+    return "".join(answer.split())
 
 
 def math_key(answer: str) -> str:
     """Voting key of a math answer: math-verify's sympy form printed, exact for rationals.
 
-    Answers that math-verify cannot read keep their own text with whitespace removed, so they
-    still vote with identical spellings.
+    Answers that math-verify cannot read, and ungradable ones (a power with an exponent beyond
+    ±10000, such as ``9^{9^{9}}``), keep their own text with whitespace removed, so they still
+    vote with identical spellings.
     """
     parsed = _parse(answer)
     if parsed and not isinstance(parsed[0], str):
         value = parsed[0]
         if getattr(value, "is_Rational", False):
-            return str(value)  # sympy prints Rational(1, 2) as "1/2" and Integer(3) as "3"
+            try:
+                return str(value)  # sympy prints Rational(1, 2) as "1/2" and Integer(3) as "3"
+            except ValueError:  # an integer past Python's 4300-digit printing limit
+                return _text_key(answer)
         if getattr(value, "is_Float", False):
             # Decimals math-verify kept as floats: round them the way it compares them (6
             # decimals) and print them as the exact fraction, so "1.5" and "3/2" vote together.
@@ -190,16 +202,18 @@ def math_key(answer: str) -> str:
                 return str(value)
             return str(exact.numerator) if exact.denominator == 1 else str(exact)
         return str(value)
-    return "".join(answer.split())
+    return _text_key(answer)
 
 
 def math_equal(a: str, b: str) -> bool:
     """Whether math-verify considers the two answers equal (checked in both directions).
 
     math-verify's comparison is not symmetric (equations and assignments are read against the
-    first argument), so either reading counts.
+    first argument), so either reading counts. Answers it cannot read, and ungradable ones (see
+    :func:`math_key`; they never reach math-verify's comparison, which could run for its whole
+    timeout, or forever off the main thread), equal only the same text.
     """
     left, right = _parse(a), _parse(b)
     if not left or not right:
-        return "".join(a.split()) == "".join(b.split()) and bool(a.strip())
+        return _text_key(a) == _text_key(b) and bool(a.strip())
     return _mathverify.verify_math(left, right) or _mathverify.verify_math(right, left)
