@@ -58,7 +58,7 @@ void ArmStore::mirror32(std::int64_t a) {
   for (std::int64_t j = d_; j < ld32_; ++j) th32[j] = 0.0f;
 }
 
-void ArmStore::flush_A(std::int64_t a, double* Y, std::int64_t m, double gamma) {
+void ArmStore::flush_A(std::int64_t a, double* Y, std::int64_t m, double gamma, double lam) {
   if (m == 0) return;
   double g = 1.0;
   if (gamma != 1.0) {
@@ -71,11 +71,45 @@ void ArmStore::flush_A(std::int64_t a, double* Y, std::int64_t m, double gamma) 
     }
     g = std::pow(gamma, static_cast<double>(m));
   }
-  kernels().syrk(A_.data() + a * d_ * ld_, ld_, Y, m, g, d_);
+  double* A = A_.data() + a * d_ * ld_;
+  kernels().syrk(A, ld_, Y, m, g, d_);
+  // m steps of A <- gamma (A - lam I) + lam I + x x^T scale A by g = gamma^m and give back
+  // (1 - g) lam I of the prior.
+  if (gamma != 1.0)
+    for (int k = 0; k < d_; ++k) A[k * ld_ + k] += (1.0 - g) * lam;
 }
 
-void ArmStore::observe(std::int64_t a, const double* X, const std::int64_t* rows, std::int64_t n,
-                       const double* r, double gamma, std::int64_t refresh_every) {
+bool ArmStore::observe_discounted(std::int64_t a, const double* X, const std::int64_t* rows,
+                                  std::int64_t n, const double* r, double gamma, double lam) {
+  // No Sherman-Morrison steps: the prior's share of each step is rank d (see the header), so
+  // A^{-1} is recomputed from A once at the end.
+  constexpr std::int64_t kRun = 128;
+  std::vector<double>& buf = update_scratch(kRun * ld_);
+  double* Y = buf.data();
+  double* b = b_.data() + a * ld_;
+  std::int64_t m = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t row = rows ? rows[i] : i;
+    const double* x = X + row * d_;
+    const double ri = r[row];
+    double* xp = Y + m * ld_;
+    std::memcpy(xp, x, sizeof(double) * static_cast<std::size_t>(d_));
+    std::fill(xp + d_, xp + ld_, 0.0);
+    for (int k = 0; k < d_; ++k) b[k] = gamma * b[k] + ri * xp[k];
+    ++counts_[a];
+    if (++m == kRun) {
+      flush_A(a, Y, m, gamma, lam);
+      m = 0;
+    }
+  }
+  flush_A(a, Y, m, gamma, lam);
+  since_refresh_[a] = 0;
+  return n == 0 || refresh(a);
+}
+
+bool ArmStore::observe(std::int64_t a, const double* X, const std::int64_t* rows, std::int64_t n,
+                       const double* r, double gamma, double lam, std::int64_t refresh_every) {
+  if (gamma != 1.0) return observe_discounted(a, X, rows, n, r, gamma, lam);
   // Runs of up to kRun observations update A^{-1} one by one and A once at the end of the run
   // (or before a refresh, which reads A).
   constexpr std::int64_t kRun = 128;
@@ -94,17 +128,13 @@ void ArmStore::observe(std::int64_t a, const double* X, const std::int64_t* rows
     std::memcpy(xp, x, sizeof(double) * static_cast<std::size_t>(d_));
     std::fill(xp + d_, xp + ld_, 0.0);
     kt.symv(Ai, ld_, xp, d_, u);
-    kt.sm_inv(Ai, ld_, xp, u, gamma, d_);
-    if (gamma == 1.0) {
-      for (int k = 0; k < d_; ++k) b[k] += ri * xp[k];
-    } else {
-      for (int k = 0; k < d_; ++k) b[k] = gamma * b[k] + ri * xp[k];
-    }
+    kt.sm_inv(Ai, ld_, xp, u, 1.0, d_);
+    for (int k = 0; k < d_; ++k) b[k] += ri * xp[k];
     ++counts_[a];
     ++m;
     const bool refresh_now = ++since_refresh_[a] >= refresh_every;
     if (m == kRun || refresh_now) {
-      flush_A(a, Y, m, gamma);
+      flush_A(a, Y, m, 1.0, lam);
       m = 0;
     }
     if (refresh_now) {
@@ -112,7 +142,8 @@ void ArmStore::observe(std::int64_t a, const double* X, const std::int64_t* rows
       since_refresh_[a] = 0;
     }
   }
-  flush_A(a, Y, m, gamma);
+  flush_A(a, Y, m, 1.0, lam);
+  return true;
 }
 
 void ArmStore::finish(std::int64_t a) {
@@ -127,6 +158,41 @@ bool ArmStore::refresh(std::int64_t a) {
       cholesky_inverse(A_.data() + a * d_ * ld_, ld_, d_, Ainv_.data() + a * d_ * ld_, work);
   if (ok) finish(a);
   return ok;
+}
+
+void ArmStore::copy_arm(std::int64_t a, ArmCopy& c) const {
+  // assign() reuses the copy's capacity, so a caller that keeps its ArmCopy allocates once.
+  c.arm = a;
+  const std::int64_t mat = d_ * ld_;
+  c.A.assign(A_.begin() + a * mat, A_.begin() + (a + 1) * mat);
+  c.A_inv.assign(Ainv_.begin() + a * mat, Ainv_.begin() + (a + 1) * mat);
+  c.b.assign(b_.begin() + a * ld_, b_.begin() + (a + 1) * ld_);
+  c.theta.assign(theta_.begin() + a * ld_, theta_.begin() + (a + 1) * ld_);
+  c.count = counts_[a];
+  c.since_refresh = since_refresh_[a];
+}
+
+void ArmStore::restore_arm(const ArmCopy& c) {
+  const std::int64_t a = c.arm, mat = d_ * ld_;
+  std::copy(c.A.begin(), c.A.end(), A_.begin() + a * mat);
+  std::copy(c.A_inv.begin(), c.A_inv.end(), Ainv_.begin() + a * mat);
+  std::copy(c.b.begin(), c.b.end(), b_.begin() + a * ld_);
+  std::copy(c.theta.begin(), c.theta.end(), theta_.begin() + a * ld_);
+  counts_[a] = c.count;
+  since_refresh_[a] = c.since_refresh;
+  mirror32(a);
+}
+
+bool ArmStore::arm_finite(std::int64_t a) const {
+  // O(d) suffices. theta = A^{-1} b is NaN or inf wherever a row of A^{-1} or b holds one
+  // (0 * inf is NaN), and A is a sum of x x^T with a positive definite start, so
+  // |A_ij| <= max(A_ii, A_jj): a finite diagonal bounds every entry. x - x is 0 exactly for
+  // finite x.
+  const double* A = A_.data() + a * d_ * ld_;
+  const double* th = theta_.data() + a * ld_;
+  double acc = 0.0;
+  for (int k = 0; k < d_; ++k) acc += (A[k * ld_ + k] - A[k * ld_ + k]) + (th[k] - th[k]);
+  return acc == 0.0;
 }
 
 void ArmStore::add_arms(std::int64_t count, double lam) {

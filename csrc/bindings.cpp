@@ -7,9 +7,12 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <new>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -127,11 +130,75 @@ void require_finite(const T* p, i64 n, const std::string& op, const char* name) 
   throw py::value_error(os.str());
 }
 
-// Scores were NaN or inf: say whether the input or the magnitude is at fault.
+// Largest |x| for which the scores of a model with ridge prior lam stay finite in T whatever
+// the data: width^2 = x^T A^{-1} x <= d max|x|^2 / lam because A >= lam I (the mean also needs
+// theta, which is bounded by the data; see raise_bad_scores). Capped at kMaxAbs.
+constexpr double kMaxAbs = 1e100;
+
 template <typename T>
-[[noreturn]] void raise_bad_scores(const T* X, i64 n, const std::string& op) {
+double score_bound(double lam, int d) {
+  const double top = static_cast<double>(std::numeric_limits<T>::max());
+  return std::min(kMaxAbs, 0.5 * std::sqrt(top / static_cast<double>(d)) * std::sqrt(lam));
+}
+
+// Scores were NaN or inf: say whether the input or the magnitude is at fault, naming X and the
+// bound that keeps the scores finite.
+template <typename T>
+[[noreturn]] void raise_bad_scores(const T* X, i64 n, const std::string& op, double lam, int d) {
   require_finite(X, n, op, "X");
-  throw py::value_error(op + ": X is too large in magnitude, the scores overflow");
+  i64 at = 0;
+  double top = 0.0;
+  for (i64 i = 0; i < n; ++i) {
+    const double v = std::fabs(static_cast<double>(X[i]));
+    if (v > top) {
+      top = v;
+      at = i;
+    }
+  }
+  const double bound = score_bound<T>(lam, d);
+  std::ostringstream os;
+  os << op << ": X is too large in magnitude, the " << (sizeof(T) == 4 ? "float32" : "float64")
+     << " scores overflow: max |X| = " << top << " at flat index " << at;
+  if (top > bound) {
+    os << "; with lam = " << lam << " and d = " << d << " keep |X| <= " << bound;
+  } else {
+    os << " is within |X| <= " << bound << " but theta = A^{-1} b is too large for it (rewards "
+       << "far larger than the features)";
+  }
+  throw py::value_error(os.str());
+}
+
+// Values that fit any real dtype but not float32 (|v| > FLT_MAX) become inf when cast, with a
+// numpy RuntimeWarning; a float32 model converts wider floats itself to name the problem instead.
+template <typename T>
+py::array_t<T, py::array::c_style> to_model_dtype(const py::array& x, const std::string& op,
+                                                  const char* name) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (x.dtype().kind() == 'f' && x.dtype().itemsize() > 4) {
+      auto wide = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(x);
+      std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
+      py::array_t<float, py::array::c_style> out(shape);
+      const double* p = wide.data();
+      float* q = out.mutable_data();
+      const i64 n = static_cast<i64>(wide.size());
+      for (i64 i = 0; i < n; ++i) {
+        const double v = p[i];
+        if (!(std::fabs(v) <= static_cast<double>(FLT_MAX))) {
+          std::ostringstream os;
+          if (std::isfinite(v)) {
+            os << op << ": " << name << " is out of float32 range (the model's dtype): got " << v
+               << " at flat index " << i << ", expected |" << name << "| <= " << FLT_MAX;
+          } else {
+            os << op << ": " << name << " must be finite, got " << v << " at flat index " << i;
+          }
+          throw py::value_error(os.str());
+        }
+        q[i] = static_cast<float>(v);
+      }
+      return out;
+    }
+  }
+  return py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(x);
 }
 
 Precision parse_dtype(const std::string& dtype) {
@@ -211,7 +278,32 @@ Choice check_choice(const py::object& mask, const py::object& penalty, i64 B, i6
 
 // ------------------------------------------------------------------------------ update inputs
 
-constexpr i64 kMaxSharedArms = i64{1} << 24;
+// The shared model keeps a count per arm index it has seen; the bound keeps a stray index from
+// allocating much (65536 counts are 512 KiB). Must match MAX_SHARED_ARMS in bandit/_checks.py.
+constexpr i64 kMaxSharedArms = i64{1} << 16;
+// Largest feature dimension: A and A^{-1} of one model take 2 * 8 * d^2 bytes (1 GiB at the
+// bound) and a Cholesky refresh d^3 flops. Must match MAX_D in bandit/_checks.py.
+constexpr int kMaxD = 8192;
+
+// |v| <= kMaxAbs for every value, else a ValueError naming the argument and the bound: x x^T
+// and r x stay below 1e200 per observation, so sums over any feasible number of updates stay
+// finite (non-finite results are caught as well and rejected without a change; see update()).
+void require_bounded(const double* p, i64 n, i64 cols, const std::string& op, const char* name) {
+  for (i64 i = 0; i < n; ++i) {
+    if (std::fabs(p[i]) > kMaxAbs) {
+      std::ostringstream os;
+      os << op << ": " << name << "[";
+      if (cols > 1) {
+        os << i / cols << ", " << i % cols;
+      } else {
+        os << i;
+      }
+      os << "] = " << p[i] << " is too large in magnitude, expected |" << name
+         << "| <= " << kMaxAbs << " (larger values overflow A = lam I + sum x x^T or b)";
+      throw py::value_error(os.str());
+    }
+  }
+}
 
 struct Batch {
   py::array_t<i64, py::array::c_style> arms_buf;
@@ -253,6 +345,8 @@ Batch check_batch(const py::object& arms, const py::object& X, const py::object&
   bt.r_buf = contiguous<double>(r);
   require_finite(bt.X_buf.data(), bt.B * d, op, "X");
   require_finite(bt.r_buf.data(), bt.B, op, "rewards");
+  require_bounded(bt.X_buf.data(), bt.B * d, d, op, "X");
+  require_bounded(bt.r_buf.data(), bt.B, 1, op, "rewards");
   return bt;
 }
 
@@ -340,6 +434,24 @@ ModelState dict_to_state(const py::dict& sd, int d, i64 K, bool shared) {
   return s;
 }
 
+int check_dim(int d, const char* op) {
+  if (d < 1 || d > kMaxD)
+    throw py::value_error(std::string(op) + ": d must be in [1, " + std::to_string(kMaxD) +
+                          "], got " + std::to_string(d));
+  return d;
+}
+
+// Update rejected by the model after the fact (see SharedLinUCB::update); nothing was changed.
+[[noreturn]] void raise_rejected(const std::string& op, const Batch& bt, int d, double lam) {
+  double top = 0.0;
+  for (i64 i = 0; i < bt.B * d; ++i) top = std::max(top, std::fabs(bt.X_buf.data()[i]));
+  std::ostringstream os;
+  os << op << ": X is too large relative to lam: these observations would make A numerically "
+     << "singular or A^{-1} or theta non-finite (max |X| = " << top << ", lam = " << lam
+     << "); the model is unchanged";
+  throw py::value_error(os.str());
+}
+
 // ------------------------------------------------------------------------------ shared model
 
 class PySharedLinUCB {
@@ -348,10 +460,7 @@ class PySharedLinUCB {
                  const std::string& dtype)
       : m_(check_d(d), make_hyper(alpha, lam, gamma, refresh_every, dtype, "LinUCB")) {}
 
-  static int check_d(int d) {
-    if (d < 1) throw py::value_error("LinUCB: d must be >= 1, got " + std::to_string(d));
-    return d;
-  }
+  static int check_d(int d) { return check_dim(d, "LinUCB"); }
 
   SharedLinUCB& model() { return m_; }
 
@@ -368,8 +477,12 @@ class PySharedLinUCB {
     const std::string op = "LinUCB.update";
     Batch bt = check_batch(arms, X, rewards, m_.d(), -1, true, op);
     const i64* a = arms.is_none() ? nullptr : bt.arms_buf.data();
-    py::gil_scoped_release nogil;
-    m_.update(a, bt.X_buf.data(), bt.r_buf.data(), bt.B);
+    bool ok;
+    {
+      py::gil_scoped_release nogil;
+      ok = m_.update(a, bt.X_buf.data(), bt.r_buf.data(), bt.B);
+    }
+    if (!ok) raise_rejected(op, bt, m_.d(), m_.hyper().lam);
   }
 
   bool refresh() {
@@ -398,7 +511,7 @@ class PySharedLinUCB {
     py::array x = to_array(X, op, "X");
     check_kind(x, Kind::real, op, "X");
     check_shape(x, {-1, -1, m_.d()}, "(B, K, d) with d = " + std::to_string(m_.d()), op, "X");
-    return contiguous<T>(x);
+    return to_model_dtype<T>(x, op, "X");
   }
 
   template <typename T>
@@ -413,7 +526,7 @@ class PySharedLinUCB {
       m_.scores<T>(x.data(), N, mean.mutable_data(), width.mutable_data());
       ok = all_finite(mean.data(), N) && all_finite(width.data(), N);
     }
-    if (!ok) raise_bad_scores(x.data(), N * m_.d(), op);
+    if (!ok) raise_bad_scores(x.data(), N * m_.d(), op, m_.hyper().lam, m_.d());
     return py::make_tuple(mean, width);
   }
 
@@ -434,7 +547,7 @@ class PySharedLinUCB {
       ok = m_.select<T>(x.data(), B, K, c.mask, c.penalty, c.per_row, arm.mutable_data(),
                         score.mutable_data());
     }
-    if (!ok) raise_bad_scores(x.data(), B * K * m_.d(), op);
+    if (!ok) raise_bad_scores(x.data(), B * K * m_.d(), op, m_.hyper().lam, m_.d());
     return py::make_tuple(arm, score);
   }
 
@@ -446,14 +559,23 @@ class PySharedLinUCB {
 class PyDisjointLinUCB {
  public:
   PyDisjointLinUCB(i64 n_arms, int d, double alpha, double lam, double gamma, i64 refresh_every,
-                   const std::string& dtype)
+                   const std::string& dtype) try
       : m_(check_k(n_arms), check_d(d),
-           make_hyper(alpha, lam, gamma, refresh_every, dtype, "DisjointLinUCB")) {}
-
-  static int check_d(int d) {
-    if (d < 1) throw py::value_error("DisjointLinUCB: d must be >= 1, got " + std::to_string(d));
-    return d;
+           make_hyper(alpha, lam, gamma, refresh_every, dtype, "DisjointLinUCB")) {
+  } catch (const std::bad_alloc&) {
+    raise_no_memory("DisjointLinUCB", n_arms, d);
   }
+
+  // std::bad_alloc as a MemoryError that says what was asked for.
+  [[noreturn]] static void raise_no_memory(const std::string& op, i64 n_arms, int d) {
+    std::ostringstream os;
+    os << op << ": not enough memory for " << n_arms << " arms of d = " << d << " (about "
+       << 16.0 * static_cast<double>(n_arms) * d * d / (1 << 30) << " GiB of A and A^{-1})";
+    PyErr_SetString(PyExc_MemoryError, os.str().c_str());
+    throw py::error_already_set();
+  }
+
+  static int check_d(int d) { return check_dim(d, "DisjointLinUCB"); }
   static i64 check_k(i64 k) {
     if (k < 0)
       throw py::value_error("DisjointLinUCB: n_arms must be >= 0, got " + std::to_string(k));
@@ -475,12 +597,14 @@ class PyDisjointLinUCB {
     const std::string op = "DisjointLinUCB.update";
     const i64 K = m_.n_arms();
     Batch bt = check_batch(arms, X, rewards, m_.d(), K, false, op);
-    bool ok;
+    int status;
     {
       py::gil_scoped_release nogil;
-      ok = m_.update(bt.arms_buf.data(), bt.X_buf.data(), bt.r_buf.data(), bt.B);
+      status = m_.update(bt.arms_buf.data(), bt.X_buf.data(), bt.r_buf.data(), bt.B);
     }
-    if (!ok) throw py::index_error(op + ": arms were removed by another thread during the call");
+    if (status == DisjointLinUCB::kArmsChanged)
+      throw py::index_error(op + ": arms were removed by another thread during the call");
+    if (status == DisjointLinUCB::kRejected) raise_rejected(op, bt, m_.d(), m_.hyper().lam);
   }
 
   i64 refresh() {
@@ -495,8 +619,12 @@ class PyDisjointLinUCB {
                            py::str(py::type::of(count)).cast<std::string>());
     const i64 n = count.cast<i64>();
     if (n < 1) throw py::value_error(op + ": count must be >= 1, got " + std::to_string(n));
-    py::gil_scoped_release nogil;
-    return m_.add_arms(n);
+    try {
+      py::gil_scoped_release nogil;
+      return m_.add_arms(n);
+    } catch (const std::bad_alloc&) {
+      raise_no_memory(op, m_.n_arms() + n, m_.d());
+    }
   }
 
   void remove_arms(const py::object& indices) {
@@ -545,7 +673,7 @@ class PyDisjointLinUCB {
     py::array x = to_array(X, op, "X");
     check_kind(x, Kind::real, op, "X");
     check_shape(x, {-1, m_.d()}, "(B, d) with d = " + std::to_string(m_.d()), op, "X");
-    auto c = contiguous<T>(x);
+    auto c = to_model_dtype<T>(x, op, "X");
     // Contexts are few (B d values) and shared by all arms, so check them up front.
     require_finite(c.data(), c.shape(0) * m_.d(), op, "X");
     return c;
@@ -566,7 +694,7 @@ class PyDisjointLinUCB {
         if (done) ok = all_finite(mean.data(), B * K) && all_finite(width.data(), B * K);
       }
       if (!done) continue;
-      if (!ok) raise_bad_scores(x.data(), B * m_.d(), op);
+      if (!ok) raise_bad_scores(x.data(), B * m_.d(), op, m_.hyper().lam, m_.d());
       return py::make_tuple(mean, width);
     }
   }
@@ -588,7 +716,7 @@ class PyDisjointLinUCB {
                             score.mutable_data(), &ok);
       }
       if (!done) continue;
-      if (!ok) raise_bad_scores(x.data(), B * m_.d(), op);
+      if (!ok) raise_bad_scores(x.data(), B * m_.d(), op, m_.hyper().lam, m_.d());
       return py::make_tuple(arm, score);
     }
   }

@@ -58,19 +58,25 @@ bool SharedLinUCB::select(const T* X, std::int64_t B, std::int64_t K, const std:
   return select_rows<T>(mean, width, B, K, h_.alpha, mask, penalty, penalty_per_row, arm, score);
 }
 
-void SharedLinUCB::update(const std::int64_t* arms, const double* X, const double* rewards,
+bool SharedLinUCB::update(const std::int64_t* arms, const double* X, const double* rewards,
                           std::int64_t B) {
-  if (B == 0) return;
+  if (B == 0) return true;
   WriteLock g(mu_);
+  store_.copy_arm(0, before_);
+  const bool ok = store_.observe(0, X, nullptr, B, rewards, h_.gamma, h_.lam, h_.refresh_every);
+  store_.finish(0);
+  if (!ok || !store_.arm_finite(0)) {
+    store_.restore_arm(before_);
+    return false;
+  }
   if (arms) {
     const std::int64_t top = *std::max_element(arms, arms + B);
     if (top >= static_cast<std::int64_t>(arm_counts_.size()))
       arm_counts_.resize(static_cast<std::size_t>(top + 1), 0);
     for (std::int64_t i = 0; i < B; ++i) ++arm_counts_[arms[i]];
   }
-  store_.observe(0, X, nullptr, B, rewards, h_.gamma, h_.refresh_every);
-  store_.finish(0);
   n_updates_ += B;
+  return true;
 }
 
 bool SharedLinUCB::refresh() {
@@ -151,13 +157,13 @@ bool DisjointLinUCB::select(const T* X, std::int64_t B, std::int64_t expected_k,
   return true;
 }
 
-bool DisjointLinUCB::update(const std::int64_t* arms, const double* X, const double* rewards,
-                            std::int64_t B) {
-  if (B == 0) return true;
+int DisjointLinUCB::update(const std::int64_t* arms, const double* X, const double* rewards,
+                           std::int64_t B) {
+  if (B == 0) return kDone;
   WriteLock g(mu_);
   const std::int64_t K = store_.n_arms();
   for (std::int64_t i = 0; i < B; ++i)
-    if (arms[i] >= K) return false;
+    if (arms[i] >= K) return kArmsChanged;
   // Observations grouped by arm, each group in the order given; groups are independent.
   std::vector<std::int64_t> order(static_cast<std::size_t>(B));
   std::iota(order.begin(), order.end(), 0);
@@ -169,11 +175,18 @@ bool DisjointLinUCB::update(const std::int64_t* arms, const double* X, const dou
   starts.push_back(B);
   const std::int64_t n_groups = static_cast<std::int64_t>(starts.size()) - 1;
   const int d = store_.d();
+  // Each group keeps a copy of its arm so that a rejected batch can be undone as a whole.
+  if (static_cast<std::int64_t>(before_.size()) < n_groups)
+    before_.resize(static_cast<std::size_t>(n_groups));
+  std::vector<char> ok(static_cast<std::size_t>(n_groups), 1);
   auto body = [&](std::int64_t gi, int) {
     const std::int64_t a = arms[order[starts[gi]]];
-    store_.observe(a, X, order.data() + starts[gi], starts[gi + 1] - starts[gi], rewards,
-                   h_.gamma, h_.refresh_every);
+    store_.copy_arm(a, before_[gi]);
+    const bool done = store_.observe(a, X, order.data() + starts[gi],
+                                     starts[gi + 1] - starts[gi], rewards, h_.gamma, h_.lam,
+                                     h_.refresh_every);
     store_.finish(a);
+    ok[gi] = done && store_.arm_finite(a);
   };
   // An observation costs about 6 d^2 flops; below ~1 Mflop the pool is not worth waking.
   if (6.0 * static_cast<double>(B) * d * d < 1.0e6 || n_groups < 2) {
@@ -181,8 +194,12 @@ bool DisjointLinUCB::update(const std::int64_t* arms, const double* X, const dou
   } else {
     parallel_for(n_groups, body);
   }
+  if (std::find(ok.begin(), ok.end(), 0) != ok.end()) {
+    for (std::int64_t gi = 0; gi < n_groups; ++gi) store_.restore_arm(before_[gi]);
+    return kRejected;
+  }
   n_updates_ += B;
-  return true;
+  return kDone;
 }
 
 std::int64_t DisjointLinUCB::refresh() {

@@ -48,7 +48,9 @@ class SharedLinUCB {
               const double* penalty, bool penalty_per_row, std::int64_t* arm,
               double* score) const;
   // arms (B,) or null, X (B, d), rewards (B,); observations applied in the order given.
-  void update(const std::int64_t* arms, const double* X, const double* rewards, std::int64_t B);
+  // Returns false, with the state as before the call, if the result would not be finite or A
+  // would be numerically singular.
+  bool update(const std::int64_t* arms, const double* X, const double* rewards, std::int64_t B);
   // Returns false if A is not positive definite (A^{-1} then keeps its Sherman-Morrison value).
   bool refresh();
 
@@ -61,6 +63,7 @@ class SharedLinUCB {
   ArmStore store_;
   std::int64_t n_updates_ = 0;
   std::vector<std::int64_t> arm_counts_;
+  ArmCopy before_;  // the arm before the running update (kept to reuse its memory)
 };
 
 // One (A_a, b_a) per arm over request contexts.
@@ -83,8 +86,11 @@ class DisjointLinUCB {
   bool select(const T* X, std::int64_t B, std::int64_t expected_k, const std::uint8_t* mask,
               const double* penalty, bool penalty_per_row, std::int64_t* arm, double* score,
               bool* finite) const;
-  // Returns false, doing nothing, if an arm index is no longer below n_arms().
-  bool update(const std::int64_t* arms, const double* X, const double* rewards, std::int64_t B);
+  // Returns kArmsChanged, doing nothing, if an arm index is no longer below n_arms(), and
+  // kRejected, with the state as before the call, if the result would not be finite or an A_a
+  // would be numerically singular.
+  static constexpr int kDone = 0, kArmsChanged = 1, kRejected = 2;
+  int update(const std::int64_t* arms, const double* X, const double* rewards, std::int64_t B);
   std::int64_t refresh();  // number of arms whose A was not positive definite
 
   std::int64_t add_arms(std::int64_t count);  // index of the first new arm
@@ -100,6 +106,7 @@ class DisjointLinUCB {
   Hyper h_;
   ArmStore store_;
   std::int64_t n_updates_ = 0;
+  std::vector<ArmCopy> before_;  // per group of the running update (kept to reuse its memory)
 };
 
 }  // namespace uniscale::core

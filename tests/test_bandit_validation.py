@@ -42,6 +42,16 @@ def assert_same_state(a: dict, b: dict) -> None:
             assert a[key] == b[key], key
 
 
+BIG_X = r"update: X\[1, 0\] = .* is too large in magnitude, expected \|X\| <= 1e\+100"
+BIG_R = r"update: rewards\[3\] = 1e\+155 is too large in magnitude, expected \|rewards\| <= 1e\+100"
+
+
+def big_at(a, index, value):
+    a = np.array(a, dtype=float)
+    a[index] = value
+    return a
+
+
 def nan_at(a, index):
     a = np.array(a, dtype=float)
     a[index] = np.nan
@@ -64,7 +74,12 @@ def x_cases(cls):
         (np.array([["a"] * D] * B), TypeError, r"X must have a real"),
         (nan_at(X, (0,) * X.ndim), ValueError, r"X must be finite"),
         (inf, ValueError, r"X must be finite"),
-        (huge, ValueError, r"overflow"),
+        (
+            huge,
+            ValueError,
+            r"X is too large in magnitude, the float64 scores overflow: max \|X\| = "
+            r"1e\+200 at flat index 0; with lam = 1 and d = 4 keep \|X\| <= 1e\+100",
+        ),
     ]
 
 
@@ -125,13 +140,22 @@ def test_bad_update_leaves_state_unchanged(cls):
         ((arms, nan_at(X, (3, 1)), r), ValueError, r"update: X must be finite"),
         ((arms, X, nan_at(r, 4)), ValueError, r"update: rewards must be finite"),
         ((arms, np.where(np.eye(n, D) > 0, np.inf, X), r), ValueError, r"X must be finite"),
+        # Finite but beyond the documented bound: x x^T would overflow A.
+        ((arms, big_at(X, (1, 0), 1e200), r), ValueError, BIG_X),
+        ((arms, big_at(X, (2, 3), -1.5e100), r), ValueError, BIG_X.replace("1, 0", "2, 3")),
+        ((arms, X, big_at(r, 3, 1e155)), ValueError, BIG_R),
     ]
     if shared(cls):
         cases += [
             (
                 (np.array([0, 0, 1 << 40, 0, 0]), X, r),
                 IndexError,
-                r"arms\[2\] = 1099511627776 is out of range, expected 0 <= arm < 16777216",
+                r"arms\[2\] = 1099511627776 is out of range, expected 0 <= arm < 65536",
+            ),
+            (
+                (np.array([0, 0, 0, 0, 65536]), X, r),
+                IndexError,
+                r"arms\[4\] = 65536 is out of range, expected 0 <= arm < 65536",
             ),
         ]
     else:
@@ -171,8 +195,11 @@ def test_bad_hyperparameters(cls):
         with pytest.raises(exc, match=pattern):
             cls(*lead, **kwargs)
     bad_d = (0,) if shared(cls) else (K, 0)
-    with pytest.raises(ValueError, match=r"d must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"d must be in \[1, 8192\], got 0"):
         cls(*bad_d)
+    # Far too large a d is a ValueError naming d, not a MemoryError from the allocation.
+    with pytest.raises(ValueError, match=r"d must be in \[1, 8192\], got 1000000000"):
+        cls(*lead[:-1], 10**9)
     with pytest.raises(TypeError, match=r"d must be an int"):
         cls(*lead[:-1], 2.5)
     with pytest.raises(TypeError, match=r"d must be an int"):
@@ -207,3 +234,55 @@ def test_bad_arm_changes(cls):
         with pytest.raises(exc, match=pattern):
             call()
     assert_same_state(before, model.state_dict())
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_huge_values_from_the_report_are_rejected(cls):
+    """|x| ~ 1e200 used to put inf into A; later calls then failed far from the cause."""
+    model = cls(2) if shared(cls) else cls(1, 2)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"X\[0, 0\] = 1e\+200 is too large in magnitude"):
+        model.update(np.array([0]), np.array([[1e200, 1.0]]), np.array([1.0]))
+    with pytest.raises(ValueError, match=r"rewards\[0\] = 1e\+200 is too large in magnitude"):
+        model.update(np.array([0]), np.array([[1.0, 1.0]]), np.array([1e200]))
+    assert_same_state(before, model.state_dict())
+    # At the bound the update goes through and the state stays finite.
+    model.update(np.array([0]), np.array([[1e100, 1.0]]), np.array([-1e100]))
+    sd = model.state_dict()
+    for key in ("A", "A_inv", "b", "theta"):
+        assert np.isfinite(sd[key]).all(), key
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_update_that_would_break_the_model_is_undone(cls, gamma):
+    """Values within the bound can still be too large for a tiny lam (A^{-1} = 1e300 I makes
+    A^{-1} x overflow; with gamma < 1, A = 1e-300 I + 1e200 x x^T is numerically singular). The
+    whole batch is undone, including the good observation that came first."""
+    if shared(cls):
+        model = cls(2, lam=1e-300, gamma=gamma)
+    else:
+        model = cls(3, 2, lam=1e-300, gamma=gamma)
+    before = model.state_dict()
+    X = np.array([[0.3, 0.1], [1e100, 1e100]])
+    with pytest.raises(ValueError, match=r"update: X is too large relative to lam.*unchanged"):
+        model.update(np.array([2, 0]), X, np.array([1.0, 1e100]))
+    assert_same_state(before, model.state_dict())
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_float32_model_names_out_of_range_X(cls):
+    """1e40 does not fit float32: a ValueError saying so, and no RuntimeWarning from a cast
+    (pytest turns warnings into errors)."""
+    model = cls(D, dtype="float32") if shared(cls) else cls(K, D, dtype="float32")
+    X = good_X(cls)
+    X[(0,) * X.ndim] = 1e40
+    for method in ("scores", "select"):
+        with pytest.raises(ValueError, match=r"X is out of float32 range .*got 1e\+40 at flat"):
+            getattr(model, method)(X)
+    if cls in (LinUCBReference, DisjointLinUCBReference):
+        return  # the references score in float64 and only cast the result
+    # Within float32 range but too large for float32 scores: the message names the bound.
+    X[(0,) * X.ndim] = 1e30
+    with pytest.raises(ValueError, match=r"float32 scores overflow: max \|X\| = 1e\+30.*keep"):
+        model.scores(X)

@@ -21,10 +21,11 @@ DISJOINT = [DisjointLinUCB, DisjointLinUCBReference]
 
 
 def closed_form(X, r, d, lam, gamma):
-    """A and b of the discounted ridge regression after observing rows X with rewards r."""
+    """A and b of the discounted ridge regression after observing rows X with rewards r: the
+    data is discounted, the prior lam I is not (A = lam I + sum_s gamma^(n-1-s) x_s x_s^T)."""
     n = X.shape[0]
     w = gamma ** (n - 1 - np.arange(n))
-    A = lam * gamma**n * np.eye(d) + (X * w[:, None]).T @ X
+    A = lam * np.eye(d) + (X * w[:, None]).T @ X
     b = (X * (w * r)[:, None]).sum(0)
     return A, b
 
@@ -73,6 +74,50 @@ def test_disjoint_matches_closed_form_ridge_per_arm(cls, gamma, d, rng):
             assert rel(theta[a], np.linalg.solve(A, b)) < 1e-9
     np.testing.assert_array_equal(theta[K - 1], 0.0)
     np.testing.assert_array_equal(A_inv[K - 1], np.eye(d) / lam)
+
+
+@pytest.mark.parametrize("cls", SHARED + DISJOINT)
+def test_discounting_keeps_the_prior_of_a_dead_feature(cls, rng, tmp_path):
+    """gamma < 1 with a feature that is always 0: the prior lam I is not discounted, so A_jj
+    stays lam and A^{-1}_jj stays 1 / lam. (Discounting the prior too decayed A_jj to denormals
+    after ~71k updates: select then failed with "scores overflow" and load refused the file.)"""
+    d, n, lam = 3, 80_000, 1.0
+    shared = cls in SHARED
+    model = cls(d, lam=lam, gamma=0.99) if shared else cls(2, d, lam=lam, gamma=0.99)
+    X = rng.normal(size=(n, d))
+    X[:, 2] = 0.0
+    r = X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=n)
+    arms = np.zeros(n, np.int64)
+    for lo in range(0, n, 2000):
+        model.update(arms[lo : lo + 2000], X[lo : lo + 2000], r[lo : lo + 2000])
+    A, A_inv = (model.A, model.A_inv) if shared else (model.A[0], model.A_inv[0])
+    assert A[2, 2] == pytest.approx(lam, rel=1e-12)
+    assert A_inv[2, 2] == pytest.approx(1.0 / lam, rel=1e-12)
+    np.testing.assert_allclose(A_inv @ A, np.eye(d), atol=1e-12)
+    theta = model.theta if shared else model.theta[0]
+    np.testing.assert_allclose(theta[:2], [1.0, -1.0], atol=0.1)  # still learning recent data
+    Xq = rng.normal(size=(4, 5, d) if shared else (4, d))
+    arms_chosen, score = model.select(Xq)
+    assert np.isfinite(score).all()
+    path = tmp_path / "m.npz"
+    model.save(path)
+    loaded = cls.load(path)
+    np.testing.assert_array_equal(loaded.select(Xq)[0], arms_chosen)
+
+
+@pytest.mark.parametrize("cls", SHARED)
+def test_discounted_update_matches_the_step_rule(cls, rng):
+    """One update of gamma (A - lam I) + lam I + x x^T, b <- gamma b + r x, by hand."""
+    d, lam, gamma = 4, 0.7, 0.8
+    model = cls(d, lam=lam, gamma=gamma)
+    X, r = rng.normal(size=(2, d)), rng.normal(size=2)
+    model.update(None, X[:1], r[:1])
+    A0, b0 = model.A.copy(), model.b.copy()  # the reference hands out its own arrays
+    model.update(None, X[1:], r[1:])
+    A1 = gamma * (A0 - lam * np.eye(d)) + lam * np.eye(d) + np.outer(X[1], X[1])
+    np.testing.assert_allclose(model.A, A1, rtol=1e-14)
+    np.testing.assert_allclose(model.b, gamma * b0 + r[1] * X[1], rtol=1e-14)
+    np.testing.assert_allclose(model.A_inv, np.linalg.inv(A1), rtol=1e-12)
 
 
 def _trained_pair(kind, d, K, dtype, rng, n=200):

@@ -19,13 +19,41 @@ logger = logging.getLogger(__name__)
 DTYPES = ("float64", "float32")
 
 
-def check_int(op: str, name: str, value: Any, minimum: int) -> int:
+# Largest feature dimension d: A and A^{-1} of one model take 2 * 8 * d^2 bytes (1 GiB at the
+# bound) and a Cholesky refresh d^3 flops. The compiled core uses the same bound (kMaxD).
+MAX_D = 8192
+
+# Largest |x| and |r| an update accepts: x x^T and r x stay below 1e200 per observation, so A and
+# b stay finite over any feasible number of updates. The compiled core uses the same bound.
+MAX_ABS = 1e100
+
+
+def check_int(op: str, name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
     """Return ``value`` as an int, or raise TypeError/ValueError naming ``op`` and ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ValueError(f"{op}: {name} must be in [{minimum}, {maximum}], got {value}")
     if value < minimum:
         raise ValueError(f"{op}: {name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_d(op: str, d: Any) -> int:
+    """The feature dimension as an int in [1, MAX_D]."""
+    return check_int(op, "d", d, 1, MAX_D)
+
+
+def check_bounded(op: str, name: str, a: np.ndarray) -> None:
+    """ValueError naming the first entry of finite ``a`` with ``|v| > MAX_ABS``."""
+    bad = np.abs(a) > MAX_ABS
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = ", ".join(map(str, at))
+        raise ValueError(
+            f"{op}: {name}[{where}] = {a[at]:g} is too large in magnitude, expected "
+            f"|{name}| <= {MAX_ABS:g} (larger values overflow A = lam I + sum x x^T or b)"
+        )
 
 
 def check_real(op: str, name: str, value: Any) -> float:
@@ -142,9 +170,9 @@ def check_choice(
     return m, p
 
 
-# The shared model counts updates per arm index; the bound keeps a stray index from allocating
-# gigabytes (the compiled core uses the same bound).
-MAX_SHARED_ARMS = 1 << 24
+# The shared model counts updates per arm index it has seen; the bound keeps a stray index from
+# allocating much (65536 int64 counts are 512 KiB). The compiled core uses the same bound.
+MAX_SHARED_ARMS = 1 << 16
 
 
 def check_arms(op: str, arms: Any, B: int, n_arms: int | None) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Disjoint LinUCB on the compiled core: one ridge regression per arm over request contexts.
 
-For request context x = X[i] (d,) and arm a with its own A_a = lam I + sum x x^T and
-b_a = sum r x over the observations of arm a (discounted by gamma per update of that arm),
+For request context x = X[i] (d,) and arm a with its own A_a = lam I + sum_s gamma^(n-1-s) x_s x_s^T
+and b_a = sum_s gamma^(n-1-s) r_s x_s over the n observations of arm a (s = n - 1 the newest; the
+discount forgets old data but not the ridge prior, as for :class:`uniscale.bandit.LinUCB`),
 
     mean[i, a] = theta_a^T x,   width[i, a] = sqrt(x^T A_a^{-1} x),   ucb = mean + alpha * width.
 
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from uniscale import _core
-from uniscale.bandit._checks import check_alpha, check_hyper, check_int
+from uniscale.bandit._checks import check_alpha, check_d, check_hyper, check_int
 from uniscale.bandit.state import FORMAT_VERSION, check_state_dict, load_state, save_state
 
 logger = logging.getLogger(__name__)
@@ -33,9 +34,10 @@ class DisjointLinUCB:
     n_arms : int
         Number of arms K, >= 0.
     d : int
-        Context dimension, >= 1.
+        Context dimension, 1 <= d <= 8192.
     alpha, lam, gamma, refresh_every, dtype
-        As for :class:`uniscale.bandit.LinUCB`; the refresh counter is per arm.
+        As for :class:`uniscale.bandit.LinUCB` (including the bounds on X and rewards); the
+        refresh counter is per arm.
 
     Notes
     -----
@@ -57,7 +59,7 @@ class DisjointLinUCB:
         dtype: str = "float64",
     ) -> None:
         n_arms = check_int(self._KIND, "n_arms", n_arms, 0)
-        d = check_int(self._KIND, "d", d, 1)
+        d = check_d(self._KIND, d)
         alpha, lam, gamma, refresh_every, dtype = check_hyper(
             self._KIND, alpha, lam, gamma, refresh_every, dtype
         )
@@ -114,7 +116,12 @@ class DisjointLinUCB:
         return self._m.select(X, mask, penalty)
 
     def update(self, arms: Any, X: Any, rewards: Any) -> None:
-        """Learn from a batch: arms int (B,) in [0, K), X (B, d), rewards (B,)."""
+        """Learn from a batch: arms int (B,) in [0, K), X (B, d), rewards (B,).
+
+        X and rewards must be finite with magnitude <= 1e100. A batch that would make some A_a
+        numerically singular or its A_a^{-1} or theta_a non-finite raises ValueError and changes
+        no arm.
+        """
         self._m.update(arms, X, rewards)
 
     def refresh(self) -> None:
