@@ -207,3 +207,95 @@ def test_deepcopy_and_pickle_go_through_the_state_dict(cls, rng):
         assert_same_state(model.state_dict(), clone.state_dict())
         clone.update(np.array([0]), np.ones((1, 6)), np.array([1.0]))
         assert clone.n_updates == model.n_updates + 1  # independent of the original
+
+
+def _broken(sd, how):
+    sd = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in sd.items()}
+    d = sd["d"]
+    if how == "negated":
+        sd["A"] = -sd["A"]
+    elif how == "indefinite":  # symmetric, finite, one negative eigenvalue
+        A = sd["A"][..., :, :]
+        A[..., d - 1, d - 1] = -abs(A[..., d - 1, d - 1])
+    elif how == "asymmetric":
+        sd["A"][..., 0, 1] += 0.5
+    elif how == "inverse":
+        sd["A_inv"] = 2.0 * sd["A_inv"]
+    return sd
+
+
+BROKEN = [
+    ("negated", r"A is not positive definite"),
+    ("indefinite", r"A is not positive definite"),
+    ("asymmetric", r"A is not symmetric.*max \|A - A\^T\| = 0\.5"),
+    ("inverse", r"A_inv is not the inverse of A.*max \|A_inv A - I\| = 1"),
+]
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize("how,pattern", BROKEN)
+def test_state_that_is_not_a_model_is_rejected(cls, how, pattern, rng, tmp_path):
+    """A must be symmetric positive definite and A_inv its inverse, from a dict or a file."""
+    sd = _broken(trained(cls, rng).state_dict(), how)
+    with pytest.raises(StateFileError, match=pattern):
+        cls.from_state_dict(sd)
+    path = tmp_path / "broken.npz"
+    save_state(path, sd)  # the file itself is intact: its checksum matches
+    with pytest.raises(StateFileError, match=pattern):
+        cls.load(path)
+
+
+def test_disjoint_state_check_names_the_arm(rng):
+    sd = trained(DisjointLinUCB, rng).state_dict()
+    sd["A"][3] = -sd["A"][3]
+    with pytest.raises(StateFileError, match=r"A is not positive definite \(arm 3\)"):
+        DisjointLinUCB.from_state_dict(sd)
+
+
+def test_ill_conditioned_but_valid_state_loads(rng, tmp_path):
+    """The A_inv check scales with A's conditioning: a long run on nearly collinear features
+    (condition number ~1e7, A_inv kept by Sherman-Morrison steps since the last refresh)
+    still loads."""
+    d, n = 8, 20000
+    model = LinUCB(d, lam=1e-3)
+    base = rng.normal(size=(n, 1))
+    X = 0.999 * base + 0.001 * rng.normal(size=(n, d))
+    X[:, 0] = 1.0
+    for lo in range(0, n, 1000):
+        model.update(None, X[lo : lo + 1000], rng.normal(size=1000))
+    model.update(None, X[:100], rng.normal(size=100))  # 100 steps after the last refresh
+    assert np.linalg.cond(model.A) > 1e6
+    model.save(tmp_path / "m.npz")
+    assert_same_state(model.state_dict(), LinUCB.load(tmp_path / "m.npz").state_dict())
+
+
+def test_shared_counts_longer_than_the_arm_bound_are_rejected(rng):
+    sd = trained(LinUCB, rng).state_dict()
+    sd["counts"] = np.zeros(65537, np.int64)
+    with pytest.raises(StateFileError, match=r"counts has 65537 entries, expected at most 65536"):
+        LinUCB.from_state_dict(sd)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_save_into_a_missing_folder_names_the_folder(cls, rng, tmp_path):
+    model = trained(cls, rng)
+    target = tmp_path / "nowhere" / "x.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        model.save(target)
+    message = str(info.value)
+    assert f"folder {target.parent} does not exist" in message
+    assert ".tmp" not in message  # not the temporary file's name
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize(
+    "payload",
+    [b"this is not an archive\n", b"", b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}", b"PK"],
+)
+def test_garbage_file_is_not_a_state_file(cls, payload, tmp_path):
+    path = tmp_path / "garbage.npz"
+    path.write_bytes(payload)
+    with pytest.raises(StateFileError, match=r"is not a uniscale state file") as info:
+        cls.load(path)
+    assert "allow_pickle" not in str(info.value)

@@ -15,10 +15,17 @@ dtype              ``"float64"`` or ``"float32"``      same
 n_updates          int, observations so far            same
 A, A_inv           float64 (d, d)                      float64 (K, d, d)
 b, theta           float64 (d,)                        float64 (K, d)
-counts             int64 (arms seen,), per arm index   int64 (K,)
+counts             int64 (n,), per arm index, n <=     int64 (K,)
+                   65536
 since_refresh      int, updates since the last         int64 (K,), per arm
                    Cholesky refresh
 =================  ==================================  ========================================
+
+``check_state_dict`` also checks that the numbers make a model: A symmetric (within 1e-10 of
+its largest entry) and positive definite (its Cholesky factorization succeeds), and A_inv
+consistent with A: max |A_inv A - I| <= 1e-6 * max(1, kappa), where kappa = (max_i L_ii /
+min_i L_ii)^2 from the Cholesky factor L of A, a cheap lower estimate of A's condition number
+(the Sherman-Morrison steps between refreshes lose accuracy in proportion to it).
 
 On disk (``save_state`` / ``load_state``) a state is one ``.npz`` archive, read back with
 ``allow_pickle=False``: every array above as a member, and a member ``__meta__`` holding UTF-8
@@ -41,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from uniscale.bandit._checks import MAX_SHARED_ARMS
 from uniscale.errors import StateFileError
 
 logger = logging.getLogger(__name__)
@@ -93,6 +101,50 @@ def _array(sd: dict[str, Any], key: str, shape: tuple[int, ...], kind: str) -> n
     return np.ascontiguousarray(a, dtype=np.float64 if "f" in kind else np.int64)
 
 
+# Tolerances of the model checks (see the module docstring).
+_SYMMETRY_RTOL = 1e-10
+_INVERSE_TOL = 1e-6
+
+
+def _check_model(A: np.ndarray, A_inv: np.ndarray) -> None:
+    """StateFileError unless every A (..., d, d) is symmetric positive definite and A_inv is
+    its inverse within the tolerance of the module docstring."""
+    lead = A.shape[:-2]
+    arms = [()] if not lead else [(i,) for i in range(lead[0])]
+
+    def where(i: tuple[int, ...]) -> str:
+        return f" (arm {i[0]})" if i else ""
+
+    scale = np.abs(A).max(axis=(-2, -1))
+    asym = np.abs(A - np.swapaxes(A, -1, -2)).max(axis=(-2, -1))
+    for i in arms:
+        if asym[i] > _SYMMETRY_RTOL * scale[i]:
+            raise StateFileError(
+                f"state: A is not symmetric{where(i)}: max |A - A^T| = {asym[i]:g} for max |A| = "
+                f"{scale[i]:g}"
+            )
+    L = np.empty_like(A)
+    for i in arms:
+        try:
+            L[i] = np.linalg.cholesky(A[i])
+        except np.linalg.LinAlgError:
+            raise StateFileError(
+                f"state: A is not positive definite{where(i)} (its Cholesky factorization fails)"
+            ) from None
+    pivots = np.diagonal(L, axis1=-2, axis2=-1)
+    kappa = (pivots.max(axis=-1) / pivots.min(axis=-1)) ** 2
+    eye = np.eye(A.shape[-1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        err = np.abs(A_inv @ A - eye).max(axis=(-2, -1))
+    for i in arms:
+        tol = _INVERSE_TOL * max(1.0, float(kappa[i]))
+        if not err[i] <= tol:
+            raise StateFileError(
+                f"state: A_inv is not the inverse of A{where(i)}: max |A_inv A - I| = {err[i]:g}, "
+                f"expected <= {tol:g}"
+            )
+
+
 def check_state_dict(sd: Any, kind: str) -> dict[str, Any]:
     """Validate a state dict for model ``kind``; return a normalized copy.
 
@@ -135,6 +187,11 @@ def check_state_dict(sd: Any, kind: str) -> dict[str, Any]:
         lead: tuple[int, ...] = ()
         counts = np.asarray(sd["counts"])
         out["counts"] = _array(sd, "counts", (counts.shape[0] if counts.ndim == 1 else -1,), "iu")
+        if out["counts"].shape[0] > MAX_SHARED_ARMS:
+            raise StateFileError(
+                f"state: counts has {out['counts'].shape[0]} entries, expected at most "
+                f"{MAX_SHARED_ARMS} (one per arm index)"
+            )
         out["since_refresh"] = _int(sd, "since_refresh", 0)
     else:
         K = out["n_arms"] = _int(sd, "n_arms", 0)
@@ -147,6 +204,7 @@ def check_state_dict(sd: Any, kind: str) -> dict[str, Any]:
     out["A_inv"] = _array(sd, "A_inv", (*lead, d, d), "f")
     out["b"] = _array(sd, "b", (*lead, d), "f")
     out["theta"] = _array(sd, "theta", (*lead, d), "f")
+    _check_model(out["A"], out["A_inv"])
     return out
 
 
@@ -173,6 +231,9 @@ def _split(sd: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 def save_state(path: str | os.PathLike[str], sd: dict[str, Any]) -> None:
     """Write state dict ``sd`` to ``path`` atomically (see the module docstring for the format)."""
     path = Path(path)
+    if not path.parent.is_dir():
+        # Otherwise the error would name the temporary file below.
+        raise FileNotFoundError(f"save: folder {path.parent} does not exist (saving {path})")
     arrays, meta = _split(sd)
     meta["sha256"] = _digest(arrays, meta)
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
@@ -215,6 +276,11 @@ def load_state(path: str | os.PathLike[str], kind: str) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"load: no state file at {path}")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    # An npz archive is a zip file; anything else would make numpy try a pickle or .npy.
+    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise StateFileError(f"load: {path} is not a uniscale state file (not an npz archive)")
     try:
         # Opened here so the file is closed even when numpy fails half-way through a bad archive.
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
