@@ -4,8 +4,12 @@ math-verify hands parsed answers to sympy, which evaluates ``9^{9^{9}}`` (a numb
 digits) or expands ``(x+1)^{100000}`` while comparing. On the main thread math-verify gives up
 after its timeout (seconds per comparison, both directions); off the main thread it has no
 timeout at all and would never return. Such answers are therefore refused before any comparison:
-an answer holding a power whose exponent is a number beyond :data:`MAX_EXPONENT` in magnitude is
-ungradable, and :mod:`uniscale.answers.mathexpr` compares it as its own text only.
+an answer holding a power whose exponent is a number beyond :data:`MAX_EXPONENT` in magnitude, or
+a factorial of a number beyond it (``1000000!`` also takes the whole timeout), is ungradable, and
+:mod:`uniscale.answers.mathexpr` compares it as its own text only.
+
+TODO(uniscale): only powers and factorials are bounded; other functions sympy evaluates exactly
+(huge binomials of huge arguments, nested gammas) could still run for math-verify's timeout.
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ __all__ = ["MAX_EXPONENT", "has_huge_power"]
 
 logger = logging.getLogger(__name__)
 
-#: Largest exponent magnitude handed to sympy. ``10^{5000}``, ``2^{1024}`` and
-#: ``(x+1)^{1000}`` compare in well under a second; ``(x+1)^{100000}`` or ``9^{9999999}`` take
-#: math-verify's whole timeout.
+#: Largest exponent (and factorial argument) magnitude handed to sympy. ``10^{5000}``,
+#: ``2^{1024}`` and ``(x+1)^{1000}`` compare in well under a second; ``(x+1)^{100000}``,
+#: ``9^{9999999}`` or ``1000000!`` take math-verify's whole timeout.
 MAX_EXPONENT = 10_000
 
 
-def _exponent_too_large(exponent: Any) -> bool:
+def _too_large(exponent: Any) -> bool:
     if exponent.is_Number:
         try:
             return not abs(float(exponent)) <= MAX_EXPONENT  # nan and inf count as too large
@@ -43,7 +47,7 @@ def _exponent_too_large(exponent: Any) -> bool:
 
 
 def has_huge_power(parsed: Iterable[Any]) -> bool:
-    """Whether any sympy object in ``parsed`` holds a power with an exponent past the limit.
+    """Whether any sympy object in ``parsed`` holds a power (or factorial) past the limit.
 
     Parameters
     ----------
@@ -60,7 +64,15 @@ def has_huge_power(parsed: Iterable[Any]) -> bool:
         else:
             continue
         for node in nodes:
-            if isinstance(node, sympy.Pow) and _exponent_too_large(node.exp):
-                logger.debug("power with exponent %s is past the limit %s", node.exp, MAX_EXPONENT)
+            if isinstance(node, sympy.Pow):
+                operand = node.exp
+            elif isinstance(node, (sympy.factorial, sympy.factorial2, sympy.subfactorial)):
+                operand = node.args[0]
+            else:
+                continue
+            if _too_large(operand):
+                logger.debug(
+                    "%s: %s is past the limit %s", type(node).__name__, operand, MAX_EXPONENT
+                )
                 return True
     return False
