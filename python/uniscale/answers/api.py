@@ -132,6 +132,13 @@ def grade(predicted: str | None, gold: str, kind: AnswerKind = "math") -> bool:
         ``answer`` field).
     kind : {"math", "number", "date", "choice"} or callable
         How to compare; a callable kind compares whitespace-normalized strings.
+
+    Notes
+    -----
+    Math answers holding a power or factorial past 10**4 (``9^{9^{9}}``, ``1000000!``) are
+    ungradable: sympy could spend minutes on them, so they are never compared by math-verify and
+    match only the same spelling. Numbers of any exponent (``"1e999999999"``) compare exactly
+    and fast.
     """
     resolved = _resolve("grade", kind)
     check_text("grade", "predicted", predicted, optional=True)
