@@ -17,14 +17,15 @@ __all__ = [
     "states_final_answer",
 ]
 
+# No placeholder word in the instructions: small models copy a boxed "ANSWER" back verbatim.
 MATH_INSTRUCTION = (
     "Solve the following math problem step by step. Separate the steps with a blank line. "
-    'End with the final answer written as \\boxed{{ANSWER}}, or as "The answer is ANSWER".\n\n'
+    "Put the final answer within \\boxed{{}}.\n\n"
     "Problem: {question}"
 )
 GENERIC_INSTRUCTION = (
     "Answer the following question. Think step by step and separate the steps with a blank "
-    'line. End with "The answer is ANSWER".\n\nQuestion: {question}'
+    'line. End with a sentence that starts with "The answer is".\n\nQuestion: {question}'
 )
 
 _STATED = re.compile(r"(?:answer\s*(?:is|:)|####)[ \t]*(.*)", re.I)
