@@ -127,3 +127,29 @@ def test_real_formats(shared_data: Path) -> None:
         ("0", "05/01/2021", "date"),
         ("1", "05/02/2021", "date"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "where"),
+    [
+        ('{"question": "a"}\n{"question": "", "answer": "4"}\n', ".jsonl", "line 2"),
+        ('{"question": "a"}\n\n{"question": "   "}\n', ".jsonl", "line 3"),
+        ('[{"problem": "a"}, {"problem": ""}]', ".json", "item 2"),
+        ("question,answer\nwhat?,1\n,2\n", ".csv", "line 3"),
+    ],
+)
+def test_an_empty_question_is_named_with_file_and_line(
+    tmp_path: Path, content: str, suffix: str, where: str
+) -> None:
+    path = tmp_path / f"empty{suffix}"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError, match="is empty; expected the question text") as info:
+        load_questions(path)
+    message = str(info.value)
+    assert f"{path} {where}:" in message
+    assert "no question field" not in message and "got keys" not in message
+
+
+def test_a_directory_is_not_a_question_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="is a directory; expected a question file"):
+        load_questions(tmp_path)

@@ -106,6 +106,12 @@ def parse_question(row: Mapping[str, Any], *, default_id: str, kind: str | None 
             f"parse_question: row {default_id} must be a JSON object, got {type(row).__name__}"
         )
     qkey, text = _first(row, _QUESTION_KEYS)
+    blank = [k for k in _QUESTION_KEYS if isinstance(row.get(k), str) and not row[k].strip()]
+    if (qkey is None or (isinstance(text, str) and not text.strip())) and blank:
+        raise ValueError(
+            f"parse_question: row {default_id} field {blank[0]!r} is empty; expected the "
+            "question text"
+        )
     if qkey is None:
         raise ValueError(
             f"parse_question: row {default_id} has no question field; expected one of "
@@ -201,6 +207,11 @@ def load_questions(
         raise ValueError(f"load_questions: limit must be a positive integer, got {limit!r}")
     if kind is not None and kind not in ANSWER_KINDS:
         raise ValueError(f"load_questions: kind must be one of {ANSWER_KINDS}, got {kind!r}")
+    if p.is_dir():
+        raise ValueError(
+            f"load_questions: {str(p)!r} is a directory; expected a question file "
+            "(.jsonl, .ndjson, .json or .csv)"
+        )
     if not p.is_file():
         raise FileNotFoundError(f"load_questions: no such file {str(p)!r}")
     suffix = p.suffix.lower()
@@ -216,8 +227,13 @@ def load_questions(
             f".json or .csv"
         )
     out: list[Question] = []
+    where = "item" if suffix == ".json" else "line"
     for lineno, row in rows:
-        out.append(parse_question(row, default_id=f"{p.stem}:{lineno}", kind=kind))
+        try:
+            question = parse_question(row, default_id=f"{p.stem}:{lineno}", kind=kind)
+        except ValueError as exc:
+            raise ValueError(f"load_questions: {p} {where} {lineno}: {exc}") from None
+        out.append(question)
         if limit is not None and len(out) >= limit:
             break
     if not out:
