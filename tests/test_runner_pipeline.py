@@ -203,3 +203,82 @@ def test_reporter_lines_carry_running_accuracy_and_cost() -> None:
     assert "[1/2] q1: m/single/  answer=4 gold=4 right  tokens=120  1.2s" in text
     assert "acc 100.0%  tokens/q 120  eFLOPs total 2e+12" in text
     assert "[2/2] q2: error engine down" in text
+
+
+def _answered_decision(pipeline: Pipeline, question: str = "2+2?") -> str:
+    """A decision in the state the pipeline leaves an answered one: decided, cost told."""
+    decision = pipeline.router.decide(question)
+    pipeline.router.feedback(decision.id, cost=1e-3)
+    return str(decision.id)
+
+
+def test_pending_decisions_survive_save_and_load_pipeline(tmp_path) -> None:
+    # make_pipeline(load=...) is what `serve --load` runs; the warm-up decision is answered
+    # (cost known) but waits for its outcome when the first process stops.
+    first = make_pipeline(arms=None, seed=1)
+    did = _answered_decision(first)
+    assert first.pending_count() == 1 and first.decisions_made() == 1
+    first.save(tmp_path / "state")
+    second = make_pipeline(load=tmp_path / "state")
+    assert second.pending_count() == 1 and second.decisions_made() == 1
+    label, _reward = second.feedback(did, correct=True)
+    assert label == first.router.store.pending[did].arm_id
+    assert second.pending_count() == 0 and second.router.n_pending == 0
+    with pytest.raises(UnknownDecisionError, match="already closed"):
+        second.feedback(did, correct=True)
+
+
+def test_decided_but_unanswered_decision_takes_no_feedback() -> None:
+    pipeline = Pipeline(router=Router(ArmSpace([SMOL], [{"name": "single"}])))
+    decision = pipeline.router.decide("2+2?")  # no cost yet: the answer is still being made
+    with pytest.raises(UnknownDecisionError, match="is unknown, already closed"):
+        pipeline.feedback(str(decision.id), correct=True)
+    assert pipeline.router.n_pending == 1 and pipeline.pending_count() == 0
+
+
+def test_make_pipeline_accepts_both_preset_spellings(tmp_path) -> None:
+    for spelling in ("cost-sensitive", "cost_sensitive", "Cost_Sensitive"):
+        assert make_pipeline(preset=spelling).router.reward.w_cost == 0.8
+    assert make_pipeline(preset="quality_priority").router.reward.w_cost == 0.2
+
+
+def test_make_pipeline_names_the_option_of_a_bad_file(tmp_path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("models: [\n  - {name: a\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"--arms '.*broken.yaml': .*line 2, column 3"):
+        make_pipeline(arms=broken)
+    with pytest.raises(ValueError, match=r"--arms '.*nope.yaml': no such file"):
+        make_pipeline(arms=tmp_path / "nope.yaml")
+    with pytest.raises(ValueError, match=r"--arms '.*': is a directory"):
+        make_pipeline(arms=tmp_path)
+    with pytest.raises(ValueError, match=r"--load '.*nowhere': does not exist"):
+        make_pipeline(load=tmp_path / "nowhere")
+    with pytest.raises(ValueError, match=r"--load '.*broken.yaml': is a file"):
+        make_pipeline(load=broken)
+    with pytest.raises(ValueError, match=r"--load '.*': cannot restore the router"):
+        make_pipeline(load=tmp_path)
+
+
+@pytest.mark.slow
+def test_a_question_too_long_for_the_context_is_not_an_engine_failure() -> None:
+    from uniscale.engines import get_engine
+    from uniscale.runner.pipeline import PromptTooLongError
+
+    pytest.importorskip("llama_cpp")
+    engine = get_engine("llama:smollm2-135m")
+    try:
+        models = [SMOL, {"name": "other", "engine": "llama:smollm2-135m", "params": 135e6}]
+        router = Router(ArmSpace(models, [{"name": "single", "fixed": {"greedy": True}}]))
+        # fallback=1: a too-long question must not be retried on another model either.
+        pipeline = Pipeline(
+            router=router,
+            fallback=1,
+            engines={"smollm2-135m": engine, "other": engine},
+        )
+        n_ctx = engine.info.context_length
+        with pytest.raises(PromptTooLongError, match=f"context of .* \\({n_ctx} tokens"):
+            asyncio.run(pipeline.answer("apple " * (2 * n_ctx), max_tokens=4))
+        assert router.n_pending == 0 and router.policy.n_selected == 1
+        assert isinstance(PromptTooLongError("x"), ValueError)
+    finally:
+        asyncio.run(engine.aclose())

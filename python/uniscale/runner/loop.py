@@ -19,7 +19,7 @@ from typing import IO, Any
 import numpy as np
 
 from uniscale.errors import EngineError
-from uniscale.runner.pipeline import Answered, Pipeline
+from uniscale.runner.pipeline import Answered, Pipeline, PromptTooLongError
 from uniscale.runner.questions import Question
 
 __all__ = ["ArmStats", "RunStats", "run_questions"]
@@ -130,7 +130,9 @@ async def run_questions(
                 max_tokens=max_tokens,
                 seed=None if seed is None else seed + i,
             )
-        except EngineError as exc:
+        except (EngineError, PromptTooLongError) as exc:
+            # One question's failure (an engine down, a question longer than the context)
+            # skips that question only.
             stats.errors += 1
             record.update(error=str(exc), wall_s=time.perf_counter() - t0)
             logger.error("question %s: %s", q.id, exc)

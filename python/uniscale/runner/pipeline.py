@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ __all__ = [
     "COST_UNITS",
     "Answered",
     "Pipeline",
+    "PromptTooLongError",
     "arm_label",
     "cost_value",
     "default_arms_path",
@@ -66,7 +66,8 @@ class Answered:
     text : str
         The generated text to return to a client: the candidate the strategy chose.
     finish_reason : str
-        Always ``"stop"``.
+        ``"length"`` when the returned candidate was cut at ``max_tokens`` (or the context ran
+        out), else ``"stop"``; read from the engine's completions (see :class:`_Recorder`).
     latency_s : float
         Wall seconds from the first decision to the answer, fallbacks included.
     verifier : float or None
@@ -74,9 +75,6 @@ class Answered:
     failed_models : tuple of str
         Models whose engines failed for this request before the answer was found.
     """
-
-    # TODO(uniscale): finish_reason is always "stop": StrategyResult does not say whether the
-    # chosen candidate hit max_tokens, so a truncated answer is not reported as "length".
 
     decision: Any
     arm_label: str
@@ -119,10 +117,64 @@ def _float_or_none(value: Any) -> float | None:
     return out if np.isfinite(out) else None
 
 
-@dataclass
-class _Open:
-    label: str
-    since: float
+class PromptTooLongError(ValueError):
+    """The question does not fit the context of the chosen model's engine: the client's fault,
+    not an engine failure (no fallback, no engine-error count)."""
+
+
+class _Recorder:
+    """Stands in for an engine during one strategy run and remembers the finish reason of every
+    completion it returned, so that the pipeline can tell whether the returned text was cut.
+
+    StrategyResult keeps only candidate texts; the engines' Completion objects carry the
+    finish reason.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.finish: dict[str, str] = {}
+
+    @property
+    def info(self) -> Any:
+        return self._engine.info
+
+    async def generate(self, prompts: Any, **kwargs: Any) -> Any:
+        out = await self._engine.generate(prompts, **kwargs)
+        for row in out:
+            for completion in row:
+                text = completion.text
+                # One text met twice: a cut wins, so that a truncated answer is never hidden.
+                if self.finish.get(text) != "length":
+                    self.finish[text] = completion.finish_reason
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def finish_reason(self, text: str) -> str:
+        """``"length"`` when ``text`` is, or ends with, a completion that was cut."""
+        if text in self.finish:
+            return self.finish[text]
+        # Multi-step strategies (beam search) join step completions: the last step decides.
+        best = ""
+        for piece in self.finish:
+            if piece and len(piece) > len(best) and text.endswith(piece):
+                best = piece
+        return self.finish[best] if best else "stop"
+
+
+def _too_long(exc: EngineError, engine: Any) -> bool:
+    """Whether ``exc`` says the prompt did not fit the engine's context.
+
+    TODO(uniscale): engines signal a too-long prompt with a plain EngineError whose message
+    mentions the context (llama.cpp and vLLM engines: "more than the context of"; vLLM and
+    llama.cpp servers: "maximum context length" / "context window"); a dedicated subclass in
+    uniscale.errors would make this a type check instead of a message match.
+    """
+    info = getattr(engine, "info", None)
+    if info is None or getattr(info, "context_length", None) is None:
+        return False
+    return "context" in str(exc).lower()
 
 
 COST_UNITS = ("eflops", "tokens", "dollars", "seconds")
@@ -197,8 +249,6 @@ class Pipeline:
     engines: Mapping[str, Any] | None = None
     _engines: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _opening: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
-    _open: OrderedDict[str, _Open] = field(default_factory=OrderedDict, init=False, repr=False)
-    _decisions: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if (
@@ -374,20 +424,28 @@ class Pipeline:
         while True:
             decision = self.router.decide(question, mask=self._mask(allowed, set(failed)))
             arm = decision.arm
+            engine = None
             try:
                 strategy = _strategy(arm)
                 engine = await self.engine(arm.model)
+                recorder = _Recorder(engine)
                 result = await strategy.run(
                     question,
-                    engine,
+                    recorder,
                     answer_kind=answer_kind,
                     max_tokens=tokens,
                     seed=seed,
                     specs=self._specs(arm.model, engine),
                 )
             except EngineError as exc:
-                failed.append(arm.model)
                 self._abandon(decision)
+                if engine is not None and _too_long(exc, engine):
+                    raise PromptTooLongError(
+                        f"Pipeline.answer: question does not fit the context of "
+                        f"{arm.model!r} ({engine.info.context_length} tokens with the "
+                        f"strategy's prompt): {exc}"
+                    ) from exc
+                failed.append(arm.model)
                 left = self._mask(allowed, set(failed))
                 logger.warning(
                     "engine of %s failed (%s); %s",
@@ -407,18 +465,17 @@ class Pipeline:
                 raise
             break
         label = arm_label(arm)
-        self._decisions += 1
         verifier = verifier_signal(result)
         self.router.feedback(
             decision.id, cost=cost_value(result.cost, self.cost_unit), verifier=verifier
         )
-        self._remember(str(decision.id), label)
+        text = _answer_text(result)
         return Answered(
             decision=decision,
             arm_label=label,
             result=result,
-            text=_answer_text(result),
-            finish_reason="stop",
+            text=text,
+            finish_reason=recorder.finish_reason(text),
             latency_s=time.perf_counter() - start,
             verifier=verifier,
             failed_models=tuple(failed),
@@ -428,15 +485,6 @@ class Pipeline:
         # An outage says nothing about the arm's quality: close the decision with no outcome
         # part, which updates nothing.
         self.router.feedback(decision.id, final=True)
-
-    def _remember(self, decision_id: str, label: str) -> None:
-        now = time.monotonic()
-        self._open[decision_id] = _Open(label, now)
-        while self._open:
-            oldest_id, oldest = next(iter(self._open.items()))
-            if now - oldest.since <= self.ttl_s:
-                break
-            del self._open[oldest_id]
 
     # -- feedback ---------------------------------------------------------------------------
     def feedback(
@@ -454,21 +502,35 @@ class Pipeline:
         UnknownDecisionError
             When the id is unknown, already closed or expired.
         """
-        entry = self._open.get(decision_id)
-        if entry is None or time.monotonic() - entry.since > self.ttl_s:
+        # The router's store is the one record of open decisions: it is saved with the router,
+        # so decisions answered before a restart still take their feedback afterwards.
+        try:
+            pending = self.router.store.get(decision_id, self.router.clock(), "feedback")
+        except UnknownDecisionError:
+            pending = None
+        if pending is None or "cost" not in pending.parts:
+            # Closed already, or decided but not answered yet (its cost is not known).
             raise UnknownDecisionError(
                 f"feedback: decision {decision_id!r} is unknown, already closed or expired"
             )
+        label = str(pending.arm_id)
         reward = self.router.feedback(decision_id, correct=correct, verifier=verifier, final=True)
-        del self._open[decision_id]
-        return entry.label, (None if reward is None else float(reward))
+        return label, (None if reward is None else float(reward))
 
     def pending_count(self) -> int:
-        """Answered decisions still waiting for feedback."""
-        return len(self._open)
+        """Answered decisions still waiting for feedback (restored ones included)."""
+        now = self.router.clock()
+        ttl = self.ttl_s
+        return sum(
+            1
+            for p in list(self.router.store.pending.values())
+            if "cost" in p.parts and now - p.created < ttl
+        )
 
     def decisions_made(self) -> int:
-        return self._decisions
+        """Routing decisions the router made over its life (a saved state's included; each
+        model tried in a fallback counts)."""
+        return int(self.router.policy.n_selected)
 
     # -- state ------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:

@@ -62,6 +62,7 @@ def make_pipeline(
     """
     from uniscale.router import ArmSpace, Router
 
+    preset = str(preset).strip().lower()
     if preset not in PRESET_NAMES:
         raise ValueError(
             f"make_pipeline: preset must be one of {sorted(PRESET_NAMES)}, got {preset!r}"
@@ -74,7 +75,18 @@ def make_pipeline(
                 "make_pipeline: give --arms or --load, not both: a saved router holds its own "
                 "arm space"
             )
-        router = Router.load(load)
+        load_dir = Path(load)
+        if not load_dir.is_dir():
+            what = "is a file" if load_dir.exists() else "does not exist"
+            raise ValueError(
+                f"--load {str(load_dir)!r}: {what}; expected a directory written by --save"
+            )
+        try:
+            router = Router.load(load_dir)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"--load {str(load_dir)!r}: cannot restore the router: {_why(exc)}"
+            ) from None
         logger.info("router loaded from %s (%s arms)", load, router.n_arms)
         ignored = [
             name
@@ -93,7 +105,17 @@ def make_pipeline(
                 ", ".join(ignored),
             )
     else:
-        space = ArmSpace.from_file(arms if arms is not None else default_arms_path())
+        path = Path(arms) if arms is not None else default_arms_path()
+        if path.is_dir():
+            raise ValueError(f"--arms {str(path)!r}: is a directory; expected a YAML/TOML file")
+        if not path.is_file():
+            raise ValueError(f"--arms {str(path)!r}: no such file")
+        try:
+            space = ArmSpace.from_file(path)
+        except Exception as exc:
+            # Any failure to read or parse the user's file (YAML/TOML syntax, a bad value, an
+            # unreadable file) is one line naming the option, never a traceback.
+            raise ValueError(f"--arms {str(path)!r}: {_why(exc)}") from None
         router = Router(
             space,
             policy=policy,
@@ -108,3 +130,11 @@ def make_pipeline(
         default_max_tokens=256 if max_tokens is None else max_tokens,
         cost_unit=cost_unit,
     )
+
+
+def _why(exc: BaseException) -> str:
+    """One line: the exception's message (its type's name when it has none), newlines folded."""
+    text = " ".join(str(exc).split())
+    if text and isinstance(exc, (ValueError, OSError)):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
