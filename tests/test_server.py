@@ -20,6 +20,7 @@ import pytest
 
 from uniscale.router import ArmSpace, Router
 from uniscale.runner.pipeline import Pipeline
+from uniscale.runner.setup import make_pipeline
 from uniscale.server.app import ARM_HEADER, DECISION_HEADER, ServeConfig, create_app
 
 openai = pytest.importorskip("openai")
@@ -133,7 +134,13 @@ def test_health_arms_models_and_metrics() -> None:
 
 def test_api_key_guards_every_endpoint() -> None:
     with serving(_pipeline(), ServeConfig(api_key="s3cret")) as base:
-        for path in ("/health", "/metrics", "/v1/arms", "/v1/models"):
+        # Liveness probes carry no key: /health answers them with the status and nothing else.
+        probe = httpx.get(f"{base}/health", headers={"X-API-Key": "wrong"})
+        assert (probe.status_code, probe.json()) == (200, {"status": "ok"})
+        full = httpx.get(f"{base}/health", headers={"X-API-Key": "s3cret"}).json()
+        assert set(full) == {"status", "arms", "decisions", "pending_feedback"}
+        assert httpx.post(f"{base}/health").status_code == 401
+        for path in ("/metrics", "/v1/arms", "/v1/models"):
             r = httpx.get(f"{base}{path}")
             assert r.status_code == 401, path
             assert r.json()["error"]["code"] == "invalid_api_key"
@@ -237,6 +244,74 @@ def test_feedback_for_an_unknown_decision_is_404() -> None:
         r = httpx.post(f"{base}/v1/feedback", json={"decision_id": "nope", "correct": True})
         assert r.status_code == 404
         assert "'nope' is unknown" in r.json()["error"]["message"]
+
+
+def _answered(pipeline: Pipeline) -> str:
+    """A decision in the state an answered request leaves it: decided, its cost told."""
+    decision = pipeline.router.decide(QUESTION)
+    pipeline.router.feedback(decision.id, cost=1e-3)
+    return str(decision.id)
+
+
+@pytest.mark.parametrize("body", [{}, {"correct": None}, {"correct": None, "verifier": None}])
+def test_feedback_without_an_outcome_is_a_400_and_changes_nothing(body: dict) -> None:
+    pipeline = _pipeline(warmup=2)
+    did = _answered(pipeline)
+    before = pipeline.router.store.state()[0]
+    updates = pipeline.router.policy.n_updates
+    with serving(pipeline) as base:
+        r = httpx.post(f"{base}/v1/feedback", json={"decision_id": did, **body})
+        assert r.status_code == 400, r.text
+        err = r.json()["error"]
+        assert "'correct'" in err["message"] and "'verifier'" in err["message"]
+        assert err["param"] == "correct"
+        assert pipeline.router.store.state()[0] == before
+        assert pipeline.router.policy.n_updates == updates
+        assert httpx.get(f"{base}/health").json()["pending_feedback"] == 1
+        # The decision is still open: a real outcome closes it.
+        r = httpx.post(f"{base}/v1/feedback", json={"decision_id": did, "verifier": 0.5})
+        assert r.status_code == 200, r.text
+        assert r.json()["reward"] is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "raw", "param"),
+    [
+        (
+            "/v1/chat/completions",
+            b'{"messages": [{"role": "user", "content": "hi \\ud800 there"}]}',
+            "messages",
+        ),
+        ("/v1/completions", b'{"prompt": "hi \\ud800 there"}', "prompt"),
+        ("/v1/completions", b'{"prompt": ["\\udfff"]}', "prompt"),
+    ],
+)
+def test_a_lone_surrogate_is_a_400_naming_the_field(path: str, raw: bytes, param: str) -> None:
+    pipeline = _pipeline()
+    with serving(pipeline) as base:
+        r = httpx.post(f"{base}{path}", content=raw, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400, r.text
+        err = r.json()["error"]
+        assert err["param"] == param
+        assert err["message"].startswith(f"{param}: expected valid Unicode text")
+        assert "surrogate" in err["message"]
+    assert pipeline.router.n_pending == 0 and pipeline.decisions_made() == 0
+
+
+def test_pending_decisions_survive_a_restart_without_generating(tmp_path: Path) -> None:
+    state = tmp_path / "srvstate"
+    first = _pipeline(warmup=2)
+    with serving(first, ServeConfig(save_dir=state, snapshot_every_s=0)):
+        did = _answered(first)
+    # What `uniscale serve --load srvstate` builds.
+    second = make_pipeline(load=state)
+    with serving(second) as base:
+        health = httpx.get(f"{base}/health").json()
+        assert (health["decisions"], health["pending_feedback"]) == (1, 1)
+        r = httpx.post(f"{base}/v1/feedback", json={"decision_id": did, "correct": True})
+        assert r.status_code == 200, r.text
+        assert r.json()["arm"] == "smollm2-135m/single/greedy=True"
+        assert httpx.get(f"{base}/health").json()["pending_feedback"] == 0
 
 
 def test_engine_failure_is_a_502_and_the_server_survives() -> None:
@@ -354,18 +429,60 @@ def test_restart_from_snapshot(tmp_path: Path, smol: object) -> None:
         did = reply.model_extra["uniscale"]["decision_id"]
         r = httpx.post(f"{base}/v1/feedback", json={"decision_id": did, "correct": True})
         assert r.status_code == 200
+        # Answered but not yet graded when the server stops.
+        waiting = _chat(base, max_tokens=16).model_extra["uniscale"]["decision_id"]
     # Saved at shutdown.
     assert (state / "router.json").is_file()
     meta = json.loads((state / "router.json").read_text())
     assert meta["format"] == "uniscale.router"
     restored = Router.load(state)
     assert restored.policy.n_updates == first.router.policy.n_updates == 1
-    second = Pipeline(router=restored, default_max_tokens=16, engines={"smollm2-135m": smol})
+    assert restored.n_pending == 1  # the second answer waits for its outcome
+    # What `uniscale serve --load state` builds, with the module's engine already open.
+    second = make_pipeline(load=state, max_tokens=16)
+    second.engines = {"smollm2-135m": smol}
     with serving(second) as base:
+        health = httpx.get(f"{base}/health").json()
+        assert (health["decisions"], health["pending_feedback"]) == (2, 1)
+        # Feedback for a decision answered before the restart.
+        r = httpx.post(f"{base}/v1/feedback", json={"decision_id": waiting, "correct": False})
+        assert r.status_code == 200, r.text
+        assert r.json()["reward"] is not None
         reply = _chat(base, max_tokens=16)
         # Decision ids continue where the first server stopped.
         did2 = reply.model_extra["uniscale"]["decision_id"]
-        assert did2 != did and did2.split("-")[0] == did.split("-")[0]
+        assert did2 not in (did, waiting) and did2.split("-")[0] == did.split("-")[0]
+    assert second.router.policy.n_updates == 2
+
+
+@pytest.mark.slow
+def test_cut_answers_and_too_long_prompts(smol: object) -> None:
+    pipeline = _pipeline(smol=smol)
+    with serving(pipeline) as base:
+        # Two tokens cannot finish an answer: the engine cut it, and the client is told.
+        reply = _chat(base, max_tokens=2)
+        assert reply.choices[0].finish_reason == "length"
+        assert reply.usage.completion_tokens <= 2
+        with _client(base) as client:
+            cut = client.completions.create(model="uniscale", prompt=QUESTION, max_tokens=2)
+        assert cut.choices[0].finish_reason == "length"
+        # A question longer than the context is the client's to fix: 400, not an engine error.
+        n_ctx = smol.info.context_length
+        long_question = "apple " * (2 * n_ctx)
+        r = httpx.post(
+            f"{base}/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": long_question}]},
+        )
+        assert r.status_code == 400, r.text
+        err = r.json()["error"]
+        assert (err["param"], err["code"]) == ("messages", "context_length_exceeded")
+        assert f"({n_ctx} tokens" in err["message"]
+        r = httpx.post(f"{base}/v1/completions", json={"prompt": long_question})
+        assert (r.status_code, r.json()["error"]["param"]) == (400, "prompt")
+        text = httpx.get(f"{base}/metrics").text
+        assert "uniscale_engine_errors_total{" not in text
+        assert httpx.get(f"{base}/health").json()["pending_feedback"] == 2
+    assert pipeline.router.n_pending == 2  # the two cut answers; nothing left by the 400s
 
 
 def test_periodic_snapshots(tmp_path: Path) -> None:

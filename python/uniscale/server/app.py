@@ -1,7 +1,9 @@
 """The FastAPI application: OpenAI-compatible endpoints in front of a routing pipeline.
 
 Endpoints: ``POST /v1/chat/completions``, ``POST /v1/completions``, ``POST /v1/feedback``,
-``GET /v1/arms``, ``GET /v1/models``, ``GET /health``, ``GET /metrics``. Every error -- a bad body,
+``GET /v1/arms``, ``GET /v1/models``, ``GET /health``, ``GET /metrics``. With an API key, every
+endpoint wants it except ``/health``, which then answers a liveness probe with its status alone
+(the counters need the key). Every error -- a bad body,
 a missing key, an unknown decision, a failing engine -- comes back as an OpenAI-style body
 ``{"error": {"message", "type", "param", "code"}}`` so that the ``openai`` client raises the
 matching exception; nothing a request does can stop the server.
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from uniscale.errors import EngineError, UnknownDecisionError
+from uniscale.runner.pipeline import PromptTooLongError
 from uniscale.server.metrics import ServerMetrics
 from uniscale.server.schemas import (
     ChatCompletionRequest,
@@ -47,8 +50,9 @@ class ServeConfig:
     Attributes
     ----------
     api_key : str or None
-        When set, every endpoint wants ``Authorization: Bearer <key>`` (what the ``openai``
-        client sends) or ``X-API-Key: <key>``.
+        When set, every endpoint but ``/health`` wants ``Authorization: Bearer <key>`` (what the
+        ``openai`` client sends) or ``X-API-Key: <key>``; ``/health`` without the key answers
+        ``{"status": "ok"}`` only, for liveness probes.
     save_dir : Path or None
         Where router snapshots go: every ``snapshot_every_s`` seconds and at shutdown.
     snapshot_every_s : float
@@ -195,8 +199,12 @@ def create_app(pipeline: Pipeline, config: ServeConfig | None = None) -> FastAPI
         # the metric's label set without bound.
         endpoint = request.url.path if request.url.path in _ENDPOINTS else "other"
         start = time.perf_counter()
-        if cfg.api_key is not None and not _authorized(request, cfg.api_key):
-            response: Response = error(
+        authorized = cfg.api_key is None or _authorized(request, cfg.api_key)
+        if not authorized and request.url.path == "/health" and request.method == "GET":
+            # Liveness probes carry no key: they get the status and nothing else.
+            response: Response = JSONResponse({"status": "ok"})
+        elif not authorized:
+            response = error(
                 401,
                 "missing or wrong API key: send 'Authorization: Bearer <key>'",
                 code="invalid_api_key",
@@ -211,7 +219,7 @@ def create_app(pipeline: Pipeline, config: ServeConfig | None = None) -> FastAPI
         metrics.request_latency.labels(endpoint).observe(time.perf_counter() - start)
         return response
 
-    async def route(question: str, body: Any) -> Answered | JSONResponse:
+    async def route(question: str, body: Any, param: str) -> Answered | JSONResponse:
         models = None
         if not body.routed:
             known = pipeline.model_names()
@@ -232,6 +240,9 @@ def create_app(pipeline: Pipeline, config: ServeConfig | None = None) -> FastAPI
                 seed=body.seed,
                 models=models,
             )
+        except PromptTooLongError as exc:
+            # The client's prompt, not the engine, is at fault: 400, no engine-error count.
+            return error(400, f"{param}: {exc}", param=param, code="context_length_exceeded")
         except EngineError as exc:
             for model in getattr(exc, "failed_models", ()) or ():
                 metrics.engine_errors.labels(model).inc()
@@ -264,7 +275,7 @@ def create_app(pipeline: Pipeline, config: ServeConfig | None = None) -> FastAPI
             question = body.question()
         except ValueError as exc:
             return error(400, str(exc), param="messages", code="invalid_request")
-        answered = await route(question, body)
+        answered = await route(question, body, "messages")
         if isinstance(answered, Response):
             return answered
         payload = {
@@ -291,7 +302,7 @@ def create_app(pipeline: Pipeline, config: ServeConfig | None = None) -> FastAPI
             question = body.question()
         except ValueError as exc:
             return error(400, str(exc), param="prompt", code="invalid_request")
-        answered = await route(question, body)
+        answered = await route(question, body, "prompt")
         if isinstance(answered, Response):
             return answered
         payload = {
@@ -314,6 +325,15 @@ def create_app(pipeline: Pipeline, config: ServeConfig | None = None) -> FastAPI
 
     @app.post("/v1/feedback")
     async def feedback(body: FeedbackRequest) -> Response:
+        if body.correct is None and body.verifier is None:
+            # Closing with cost alone would teach the router a reward the client never gave.
+            return error(
+                400,
+                "feedback: expected an outcome in 'correct' (true/false) or 'verifier' (a score "
+                "in [0, 1]), got neither",
+                param="correct",
+                code="invalid_request",
+            )
         try:
             label, reward = pipeline.feedback(
                 body.decision_id, correct=body.correct, verifier=body.verifier

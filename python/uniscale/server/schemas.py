@@ -62,6 +62,19 @@ def message_text(message: ChatMessage) -> str:
     return "\n".join(parts)
 
 
+def _check_unicode(field: str, text: str) -> str:
+    """``text`` when it is valid Unicode; a JSON ``\\ud800`` escape decodes to a lone surrogate,
+    which no engine or tokenizer can encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{field}: expected valid Unicode text, got a lone surrogate "
+            f"{text[exc.start]!r} at character {exc.start}"
+        ) from None
+    return text
+
+
 class _GenerationRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -117,7 +130,7 @@ class ChatCompletionRequest(_GenerationRequest):
                 text = message_text(message).strip()
                 if not text:
                     raise ValueError("messages: the last user message is empty")
-                return text
+                return _check_unicode("messages", text)
         raise ValueError("messages: expected at least one message with role 'user', got none")
 
 
@@ -138,7 +151,7 @@ class CompletionRequest(_GenerationRequest):
             prompt = prompt[0]
         if not prompt.strip():
             raise ValueError("prompt: expected a non-empty string")
-        return prompt
+        return _check_unicode("prompt", prompt)
 
 
 class FeedbackRequest(BaseModel):
