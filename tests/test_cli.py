@@ -55,6 +55,9 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
         (["run", "q.jsonl", "--preset", "cheap"], "invalid choice: 'cheap'"),
         (["serve", "--snapshot-every", "-1"], "expected a number >= 0"),
         (["run"], "the following arguments are required: QUESTIONS"),
+        (["serve", "--port", "99999"], "--port: expected a port 1..65535, got '99999'"),
+        (["serve", "--port", "0"], "--port: expected a port 1..65535, got '0'"),
+        (["serve", "--preset", "cheap_ish"], "invalid choice: 'cheap-ish'"),
     ],
 )
 def test_bad_arguments_exit_2(argv: list[str], match: str, capsys) -> None:
@@ -84,6 +87,82 @@ def test_bad_arm_config_is_reported(tmp_path: Path, capsys) -> None:
     arms.write_text("models: []\n", encoding="utf-8")
     assert main(["run", str(EXAMPLES), "--arms", str(arms)]) == 2
     assert "at least one model" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _one_line_error(capsys, command: str, *needles: str) -> None:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"uniscale {command}: error: ")
+    for needle in needles:
+        assert needle in lines[0], (needle, err)
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_broken_arm_files_are_one_line_naming_the_option(
+    command: str, tmp_path: Path, capsys
+) -> None:
+    head = ["run", str(EXAMPLES)] if command == "run" else ["serve", "--port", str(_free_port())]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("models: [\n  - {name: a\n", encoding="utf-8")
+    for arms, why in (
+        (broken, "line 2, column 3"),
+        (tmp_path / "nope.yaml", "no such file"),
+        (tmp_path, "is a directory"),
+    ):
+        assert main([*head, "--arms", str(arms)]) == 2
+        _one_line_error(capsys, command, f"--arms {str(arms)!r}", why)
+    assert main([*head, "--load", str(tmp_path / "nowhere")]) == 2
+    _one_line_error(capsys, command, "--load", "nowhere", "does not exist")
+
+
+def test_run_on_a_directory_says_so(tmp_path: Path, capsys) -> None:
+    assert main(["run", str(tmp_path)]) == 2
+    _one_line_error(capsys, "run", str(tmp_path), "is a directory")
+
+
+def test_a_busy_port_is_reported_before_the_models_load(tmp_path: Path, capsys) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        # The arm file does not exist either: the port is checked first, before anything loads.
+        argv = ["serve", "--port", str(port), "--arms", str(tmp_path / "nope.yaml")]
+        assert main(argv) == 2
+    _one_line_error(capsys, "serve", f"--port {port}: cannot listen on 127.0.0.1:{port}")
+
+
+def test_both_preset_spellings_are_accepted() -> None:
+    parser = build_parser()
+    for command in (["run", "q.jsonl"], ["serve"]):
+        for spelling, expected in (
+            ("cost_sensitive", "cost-sensitive"),
+            ("cost-sensitive", "cost-sensitive"),
+            ("quality_priority", "quality-priority"),
+        ):
+            assert parser.parse_args([*command, "--preset", spelling]).preset == expected
+
+
+def test_help_documents_the_default_log_and_the_open_health(capsys) -> None:
+    for command, needles in (
+        ("run", ("uniscale-run-", "current directory")),
+        ("serve", ("/health", "liveness")),
+    ):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert all(n in out for n in needles), (command, out)
 
 
 def test_replay_is_mounted(capsys: pytest.CaptureFixture[str]) -> None:
@@ -251,7 +330,10 @@ def test_serve_command_answers_health_and_saves_at_shutdown(tmp_path: Path) -> N
             except httpx.TransportError:
                 time.sleep(0.1)
         assert health["arms"] == 10
-        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 401
+        # /health is open to liveness probes but says nothing beyond the status without the key.
+        probe = httpx.get(f"http://127.0.0.1:{port}/health")
+        assert (probe.status_code, probe.json()) == (200, {"status": "ok"})
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/arms").status_code == 401
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)
     finally:
@@ -263,20 +345,22 @@ def test_serve_command_answers_health_and_saves_at_shutdown(tmp_path: Path) -> N
     assert Router.load(state).n_arms == 10
 
 
-def test_an_error_mid_run_saves_and_exits_1(tmp_path: Path, capsys) -> None:
-    # A parameter the strategy does not take fails when the first arm is built, mid-run.
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_an_error_mid_run_saves_counts_it_and_exits_1(tmp_path: Path, capsys) -> None:
+    # The decision log lives on a full device: writing the first answered question fails
+    # mid-run, after the router has learned from it.
     arms = tmp_path / "arms.yaml"
     arms.write_text(
         'models: [{name: smollm2-135m, engine: "llama:smollm2-135m", params: 135000000}]\n'
-        "strategies: [{name: single, kind: single, fixed: {colour: 1}}]\n",
+        "strategies: [{name: single, kind: single, fixed: {greedy: true}}]\n",
         encoding="utf-8",
     )
-    log, state = tmp_path / "log.jsonl", tmp_path / "state"
-    argv = ["run", str(EXAMPLES), "--arms", str(arms), "--log", str(log), "--save", str(state)]
-    assert main([*argv, "--no-progress"]) == 1
+    state = tmp_path / "state"
+    argv = ["run", str(EXAMPLES), "--arms", str(arms), "--log", "/dev/full", "--save", str(state)]
+    assert main([*argv, "--max-tokens", "8", "--no-progress"]) == 1
     captured = capsys.readouterr()
-    assert "stopped by an error" in captured.out and "colour" in captured.out
-    assert "0 answered" in captured.out
-    assert log.read_text(encoding="utf-8") == ""
+    assert "stopped by an error" in captured.out and "No space left" in captured.out
+    assert "1 answered, 1 error (the last one stopped the run)" in captured.out
     router = Router.load(state)
-    assert router.n_pending == 0 and router.policy.n_updates == 0
+    assert router.n_pending == 0 and router.policy.n_updates == 1

@@ -21,6 +21,21 @@ logger = logging.getLogger(__name__)
 PRESETS = ("cost-sensitive", "quality-priority")
 
 
+def _preset(text: str) -> str:
+    # The Python API and ``replay`` spell presets with underscores: accept both spellings.
+    return text.strip().lower().replace("_", "-")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port 1..65535, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port 1..65535, got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -72,9 +87,11 @@ def _add_router_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--preset",
+        type=_preset,
         choices=PRESETS,
         default="cost-sensitive",
-        help="reward weights: cost-sensitive (0.1, 0.1, 0.8) or quality-priority (0.4, 0.4, 0.2)",
+        help="reward weights: cost-sensitive (0.1, 0.1, 0.8) or quality-priority (0.4, 0.4, 0.2); "
+        "cost_sensitive and quality_priority are accepted too",
     )
     g.add_argument(
         "--budget",
@@ -156,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--log",
         type=Path,
         metavar="FILE",
-        help="decision log, one JSON line per question (default: uniscale-run-<time>.jsonl)",
+        help="decision log, one JSON line per question (default: a new file "
+        "uniscale-run-<YYYYmmdd-HHMMSS>.jsonl in the current directory)",
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_router_options(run)
@@ -165,14 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="serve an OpenAI-compatible routing endpoint",
         description="FastAPI + uvicorn: /v1/chat/completions, /v1/completions, /v1/feedback, "
-        "/v1/arms, /health, /metrics.",
+        "/v1/arms, /v1/models, /health, /metrics. With an API key, /health stays open (status "
+        "only) for liveness probes; everything else wants the key.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port 1..65535 (default 8000)")
     serve.add_argument(
         "--api-key",
         default=None,
-        help="require this key on every endpoint (default: $UNISCALE_API_KEY, else no key)",
+        help="require this key (Authorization: Bearer KEY or X-API-Key: KEY) on every endpoint "
+        'except GET /health, which answers {"status": "ok"} without it for liveness '
+        "probes; its counters need the key (default: $UNISCALE_API_KEY, else no key)",
     )
     serve.add_argument(
         "--snapshot-every",
@@ -230,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args)
         if args.command == "serve":
             return _serve(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:
         # Bad input is the user's to fix: one clear line, no traceback.
         print(f"uniscale {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -247,12 +268,34 @@ def _replay(argv: list[str]) -> int:
     return int(replay_cli.replay_main(list(argv)) or 0)
 
 
+def _check_bindable(host: str, port: int) -> None:
+    """Raise OSError naming --host/--port when uvicorn could not listen there (checked before
+    the models load, which takes seconds)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        raise OSError(f"--host {host!r}: cannot resolve it ({exc})") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        # uvicorn sets SO_REUSEADDR too: a port in TIME_WAIT is usable, one in use is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise OSError(
+                f"--port {port}: cannot listen on {host}:{port} ({exc.strerror or exc})"
+            ) from None
+
+
 def _serve(args: Any) -> int:
     import uvicorn
 
     from uniscale.runner.setup import make_pipeline
     from uniscale.server.app import ServeConfig, create_app
 
+    _check_bindable(args.host, args.port)
     api_key = args.api_key if args.api_key is not None else os.environ.get("UNISCALE_API_KEY")
     pipeline = make_pipeline(
         arms=args.arms,

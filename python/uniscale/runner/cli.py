@@ -52,6 +52,7 @@ def run_command(args: Any, *, console: Any = None) -> int:
         policy=args.policy,
         cost_unit=args.cost_unit,
     )
+    # Without --log the decision log is a new file in the current directory (said in --help).
     log_path = args.log or Path(f"uniscale-run-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     console.print(
@@ -65,7 +66,8 @@ def run_command(args: Any, *, console: Any = None) -> int:
     stats = RunStats(total=len(questions))
     status = 0
     start = time.perf_counter()
-    with log_path.open("w", encoding="utf-8") as log:
+    log = log_path.open("w", encoding="utf-8")
+    try:
         reporter = Reporter(console, len(questions), show_bar=not args.no_progress)
 
         async def go() -> None:
@@ -94,15 +96,26 @@ def run_command(args: Any, *, console: Any = None) -> int:
             # A failure inside a strategy or engine mid-run: keep what was learned so far, report
             # it with its traceback in the log, and exit non-zero.
             logger.exception("uniscale run stopped by an error")
+            # The error that stopped the run is one of the run's errors.
+            stats.errors += 1
             stats.interrupted = True
             status = 1
             console.print(
                 f"stopped by an error ({exc!r}); saving what was learned", highlight=False
             )
+    finally:
+        try:
+            log.close()
+        except OSError:
+            # The log's device failed (full disk): that error was already reported above.
+            logger.warning("closing the decision log %s failed", log_path, exc_info=True)
     elapsed = time.perf_counter() - start
     console.print(summary_table(stats, title=f"uniscale run: {args.questions}"))
     console.print(
-        f"{stats.answered} answered, {stats.errors} engine errors in {elapsed:.0f} s; "
+        f"{stats.answered} answered, {stats.errors} "
+        f"{'error' if stats.errors == 1 else 'errors'}"
+        + (" (the last one stopped the run)" if status == 1 else "")
+        + f" in {elapsed:.0f} s; "
         f"decision log: {log_path}",
         highlight=False,
     )
