@@ -1,4 +1,4 @@
-"""Cost of a strategy run: tokens, dollars and equivalent FLOPs (DESIGN.md §2).
+"""Cost of a strategy run: tokens, dollars and equivalent FLOPs (docs/method.md).
 
 Strategies report raw counts (:class:`CostCounts`: prefills, decode steps with their branches and
 contexts, verifier batches); :func:`eflops` and :func:`dollars` compute the cost from them and the

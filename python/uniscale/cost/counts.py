@@ -5,7 +5,7 @@ A strategy does not compute costs itself. It records what it asked the engines t
 the number of tokens scored. :func:`uniscale.cost.eflops` and :func:`uniscale.cost.dollars` turn the
 same counts into the cost a user chooses.
 
-Accounting convention (an idealised batched engine, the one the eFLOPs model of DESIGN.md §2
+Accounting convention (an idealised batched engine, the one the eFLOPs model of docs/method.md
 describes): the prompts of one ``generate`` call are prefilled in one forward pass, and all of its
 branches (every prompt × every sample) decode together as one batch whose active size shrinks as
 branches finish. A decode step at which ``b`` branches are active reads the weights once. The

@@ -1,6 +1,6 @@
 """Equivalent FLOPs (eFLOPs): compute plus memory traffic folded in through arithmetic intensity.
 
-The model of DESIGN.md §2, with P the parameters, r the GQA ratio, D the KV-cache bytes per token
+The model of docs/method.md, with P the parameters, r the GQA ratio, D the KV-cache bytes per token
 and I the hardware's arithmetic intensity (FLOPs it can do per byte moved; about 156 for an
 A100-class GPU):
 

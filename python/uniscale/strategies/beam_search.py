@@ -1,4 +1,4 @@
-"""PRM-guided step-level beam search with optional path-aware early exit (DESIGN.md §2).
+"""PRM-guided step-level beam search with optional path-aware early exit (docs/method.md).
 
 ``qp`` independent subtrees grow step by step. At every level each kept path is extended by ``cp``
 candidate next steps: the engine continues the path's text (assistant prefill,
