@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from uniscale.engines import (
+    ENGINE_KINDS,
     MODELS,
     Completion,
     ModelInfo,
@@ -203,11 +204,15 @@ def test_register_engine_custom_kind() -> None:
             return [[Completion(str(p), 0, 0, "stop")] for p in prompts]
 
     register_engine("echo_test", Echo)
-    engine = get_engine("echo_test:abc")
-    assert engine.info.name == "abc"
-    assert run(engine.generate(["x"]))[0][0].text == "x"
-    with pytest.raises(ValueError, match=r"register_engine: kind must be an identifier"):
-        register_engine("bad kind", Echo)
+    try:
+        engine = get_engine("echo_test:abc")
+        assert engine.info.name == "abc"
+        assert run(engine.generate(["x"]))[0][0].text == "x"
+        with pytest.raises(ValueError, match=r"register_engine: kind must be an identifier"):
+            register_engine("bad kind", Echo)
+    finally:
+        # The registry is process-wide: leave it as other tests expect it.
+        ENGINE_KINDS.pop("echo_test", None)
 
 
 def test_importing_engines_loads_no_backend() -> None:

@@ -168,17 +168,21 @@ def test_unknown_model_and_prompt_longer_than_context(server_url: str) -> None:
 
 @pytest.mark.slow
 def test_server_killed_mid_request_gives_a_clear_error(tmp_path: Path) -> None:
-    with llama_server(tmp_path) as (url, process):
+    # A long deterministic answer (about 3000 tokens of context), and the kill soon after the
+    # request went out: on a quiet machine SmolLM2 writes a few hundred tokens per second.
+    with llama_server(tmp_path, n_ctx=4096) as (url, process):
         engine = OpenAIEngine(url, max_retries=2, backoff_s=0.2, timeout_s=60)
         run(engine.generate(["warm up"], max_tokens=1))
 
         async def killed_while_generating() -> float:
             task = asyncio.ensure_future(
                 engine.generate(
-                    ["Write a long story about a dragon."], max_tokens=400, temperature=0.8
+                    ["Count from 1 to 2000, one number per line."],
+                    max_tokens=3000,
+                    temperature=0.0,
                 )
             )
-            await asyncio.sleep(1.5)  # the request is being served now
+            await asyncio.sleep(0.4)  # the request is being served now
             assert not task.done()
             os.kill(process.pid, signal.SIGKILL)
             started = time.monotonic()
