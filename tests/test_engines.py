@@ -25,7 +25,7 @@ from uniscale.engines.base import Engine, check_generate_args
 from uniscale.engines.chat_template import GEMMA_TURNS_TEMPLATE, render_chat
 from uniscale.engines.llama_cpp import LlamaCppEngine, model_info_from_gguf_metadata, sample_token
 from uniscale.engines.vllm import count_safetensors_params
-from uniscale.errors import EngineError
+from uniscale.errors import ContextLengthError, EngineError
 
 try:
     import llama_cpp
@@ -398,7 +398,9 @@ def test_llama_continue_final_is_prefill(smol: LlamaCppEngine) -> None:
 def test_llama_prompt_longer_than_context_changes_nothing(smol: LlamaCppEngine) -> None:
     before = (smol.prompt_tokens_evaluated, smol.prompt_tokens_reused)
     long_prompt = "word " * 600
-    with pytest.raises(EngineError, match=r"prompts\[1\] has \d+ tokens, more than the context"):
+    with pytest.raises(
+        ContextLengthError, match=r"prompts\[1\] has \d+ tokens, more than the context"
+    ):
         run(smol.generate(["short one", long_prompt], max_tokens=2))
     assert (smol.prompt_tokens_evaluated, smol.prompt_tokens_reused) == before  # nothing ran
     [[ok]] = run(smol.generate(["short one"], max_tokens=2, temperature=0.0))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from uniscale.errors import EngineError
+from uniscale.errors import ContextLengthError, EngineError
 
 with warnings.catch_warnings():
     # vLLM's import stack warns about deprecated torch names; none of that is ours.
@@ -145,7 +145,9 @@ def test_continue_final_is_prefill(engine: VLLMEngine) -> None:
 
 
 def test_prompt_longer_than_context(engine: VLLMEngine) -> None:
-    with pytest.raises(EngineError, match=r"prompts\[0\] has \d+ tokens, more than the context"):
+    with pytest.raises(
+        ContextLengthError, match=r"prompts\[0\] has \d+ tokens, more than the context"
+    ):
         run(engine.generate(["word " * 600], max_tokens=2))
     [[ok]] = run(engine.generate(["word"], max_tokens=1, temperature=0.0))
     assert ok.completion_tokens == 1

@@ -1,8 +1,9 @@
 """The package's base exception for domain errors.
 
-Argument errors raise the built-in ``ValueError``, ``TypeError`` or ``IndexError`` so that callers can
-handle them the usual way; conditions that belong to uniscale's domain (an unknown decision id, a
-corrupted state file, an engine that is not reachable) raise a subclass of :class:`UniscaleError`.
+Argument errors raise the built-in ``ValueError``, ``TypeError`` or ``IndexError`` so that
+callers can handle them the usual way; conditions that belong to uniscale's domain (an unknown
+decision id, a corrupted state file, an engine that is not reachable) raise a subclass of
+:class:`UniscaleError`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ __all__ = [
     "StateFileError",
     "UnknownDecisionError",
     "EngineError",
+    "ContextLengthError",
     "BackendUnavailableError",
 ]
 
@@ -33,6 +35,10 @@ class UnknownDecisionError(UniscaleError, KeyError):
 
 class EngineError(UniscaleError, RuntimeError):
     """An LLM engine failed: unreachable server, unknown model, prompt too long, bad reply."""
+
+
+class ContextLengthError(EngineError):
+    """A prompt does not fit the model's context: the request's fault, not an engine failure."""
 
 
 class BackendUnavailableError(UniscaleError, RuntimeError):

@@ -48,7 +48,7 @@ from uniscale.engines.base import (
 )
 from uniscale.engines.chat_template import render_chat
 from uniscale.engines.models import MODELS, resolve_gguf
-from uniscale.errors import EngineError
+from uniscale.errors import ContextLengthError, EngineError
 
 __all__ = ["DEFAULT_N_CTX", "LlamaCppEngine", "model_info_from_gguf_metadata", "sample_token"]
 
@@ -299,7 +299,7 @@ class LlamaCppEngine(Engine):
         if not tokens:
             raise EngineError(f"generate: prompts[{index}] is empty after tokenization")
         if len(tokens) >= self.n_ctx:
-            raise EngineError(
+            raise ContextLengthError(
                 f"generate: prompts[{index}] has {len(tokens)} tokens, more than the context of "
                 f"{self.n_ctx} tokens of {self.info.name!r} allows (at least one token must "
                 "remain for the reply)"

@@ -8,7 +8,8 @@ so from then on. Requests run concurrently up to ``max_concurrency``.
 Failures: connection errors, HTTP 429 and 5xx are retried with exponential backoff (with
 jitter, honouring ``Retry-After``); when the retries are used up, or on any other HTTP error
 (unknown model, prompt longer than the context), :class:`~uniscale.errors.EngineError` is
-raised with the server's own message. A read timeout is not retried: the server is busy, and
+raised with the server's own message (:class:`~uniscale.errors.ContextLengthError` for a 400
+that names the context). A read timeout is not retried: the server is busy, and
 sending the same generation again would only add to its load.
 
 Assistant prefill (``continue_final=True``) sends vLLM's and SGLang's
@@ -36,7 +37,7 @@ from uniscale.engines.base import (
     Prompt,
     check_generate_args,
 )
-from uniscale.errors import EngineError
+from uniscale.errors import ContextLengthError, EngineError
 
 __all__ = ["OpenAIEngine"]
 
@@ -221,9 +222,12 @@ class OpenAIEngine(Engine):
                         raise EngineError(f"{url}: the reply is not JSON") from exc
                 message = _server_message(response)
                 if response.status_code not in _TRANSIENT_STATUS:
-                    raise EngineError(
-                        f"{url}: HTTP {response.status_code} from the server: {message}"
-                    )
+                    error = EngineError
+                    # Servers state a too-long prompt only in words (vLLM: "maximum context
+                    # length"; llama-cpp-python: "exceed context window").
+                    if response.status_code == 400 and "context" in message.lower():
+                        error = ContextLengthError
+                    raise error(f"{url}: HTTP {response.status_code} from the server: {message}")
                 failure = f"HTTP {response.status_code}: {message}"
             if attempt < self._max_retries:
                 wait = self._backoff(attempt, response)

@@ -32,7 +32,7 @@ from uniscale.engines.base import (
     Prompt,
     check_generate_args,
 )
-from uniscale.errors import EngineError
+from uniscale.errors import ContextLengthError, EngineError
 
 __all__ = ["VLLMEngine", "count_safetensors_params"]
 
@@ -187,7 +187,7 @@ class VLLMEngine(Engine):
             # The template writes the special tokens itself.
             ids = list(self._tokenizer.encode(text, add_special_tokens=False))
         if len(ids) >= self.max_model_len:
-            raise EngineError(
+            raise ContextLengthError(
                 f"generate: prompts[{index}] has {len(ids)} tokens, more than the context of "
                 f"{self.max_model_len} tokens of {self.info.name!r} allows (at least one token "
                 "must remain for the reply)"

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from uniscale.errors import EngineError, UnknownDecisionError
+from uniscale.errors import ContextLengthError, EngineError, UnknownDecisionError
 
 __all__ = [
     "COST_UNITS",
@@ -161,20 +161,6 @@ class _Recorder:
             if piece and len(piece) > len(best) and text.endswith(piece):
                 best = piece
         return self.finish[best] if best else "stop"
-
-
-def _too_long(exc: EngineError, engine: Any) -> bool:
-    """Whether ``exc`` says the prompt did not fit the engine's context.
-
-    TODO(uniscale): engines signal a too-long prompt with a plain EngineError whose message
-    mentions the context (llama.cpp and vLLM engines: "more than the context of"; vLLM and
-    llama.cpp servers: "maximum context length" / "context window"); a dedicated subclass in
-    uniscale.errors would make this a type check instead of a message match.
-    """
-    info = getattr(engine, "info", None)
-    if info is None or getattr(info, "context_length", None) is None:
-        return False
-    return "context" in str(exc).lower()
 
 
 COST_UNITS = ("eflops", "tokens", "dollars", "seconds")
@@ -437,14 +423,14 @@ class Pipeline:
                     seed=seed,
                     specs=self._specs(arm.model, engine),
                 )
+            except ContextLengthError as exc:
+                self._abandon(decision)
+                raise PromptTooLongError(
+                    f"Pipeline.answer: question does not fit the context of {arm.model!r} "
+                    f"({engine.info.context_length} tokens with the strategy's prompt): {exc}"
+                ) from exc
             except EngineError as exc:
                 self._abandon(decision)
-                if engine is not None and _too_long(exc, engine):
-                    raise PromptTooLongError(
-                        f"Pipeline.answer: question does not fit the context of "
-                        f"{arm.model!r} ({engine.info.context_length} tokens with the "
-                        f"strategy's prompt): {exc}"
-                    ) from exc
                 failed.append(arm.model)
                 left = self._mask(allowed, set(failed))
                 logger.warning(
