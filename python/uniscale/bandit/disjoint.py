@@ -12,21 +12,20 @@ Arms can be added and removed while the model runs; the others keep what they le
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import numpy as np
 
 from uniscale import _core
-from uniscale.bandit._checks import check_alpha, check_d, check_hyper, check_int
-from uniscale.bandit.state import FORMAT_VERSION, check_state_dict, load_state, save_state
+from uniscale.bandit._checks import check_d, check_hyper, check_int
+from uniscale.bandit._common import CoreModel
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["DisjointLinUCB"]
 
 
-class DisjointLinUCB:
+class DisjointLinUCB(CoreModel):
     """Per-arm LinUCB over contexts X of shape (B, d), K = ``n_arms`` arms (up to thousands).
 
     Parameters
@@ -155,103 +154,14 @@ class DisjointLinUCB:
     def n_arms(self) -> int:
         return self._m.n_arms
 
-    @property
-    def d(self) -> int:
-        return self._m.d
-
-    @property
-    def alpha(self) -> float:
-        return self._m.alpha
-
-    @alpha.setter
-    def alpha(self, value: float) -> None:
-        self._m.alpha = check_alpha(f"{self._KIND}.alpha", value)
-
-    @property
-    def lam(self) -> float:
-        return self._m.lam
-
-    @property
-    def gamma(self) -> float:
-        return self._m.gamma
-
-    @property
-    def refresh_every(self) -> int:
-        return self._m.refresh_every
-
-    @property
-    def dtype(self) -> str:
-        return self._m.dtype
-
-    @property
-    def n_updates(self) -> int:
-        return self._m.n_updates
-
-    @property
-    def state_bytes(self) -> int:
-        return self._m.state_bytes
-
-    @property
-    def theta(self) -> np.ndarray:
-        """float64 (K, d)."""
-        return self._m.state()["theta"]
-
-    @property
-    def A(self) -> np.ndarray:
-        """float64 (K, d, d)."""
-        return self._m.state()["A"]
-
-    @property
-    def A_inv(self) -> np.ndarray:
-        """float64 (K, d, d)."""
-        return self._m.state()["A_inv"]
-
-    @property
-    def b(self) -> np.ndarray:
-        """float64 (K, d)."""
-        return self._m.state()["b"]
-
-    @property
-    def counts(self) -> np.ndarray:
-        """int64 (K,): updates per arm."""
-        return self._m.state()["counts"]
-
     # ------------------------------------------------------------------ state
 
-    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
-        # copy.deepcopy and pickle (e.g. to another process) go through the state dict; files
-        # should use save/load, which never unpickle.
-        return (type(self).from_state_dict, (self.state_dict(),))
-
-    def state_dict(self) -> dict[str, Any]:
-        """A consistent copy of the whole state (see :mod:`uniscale.bandit.state`)."""
-        sd = self._m.state()
-        sd.update(
-            format_version=FORMAT_VERSION, kind=self._KIND, d=self.d, n_arms=sd["counts"].shape[0]
-        )
-        return sd
-
     @classmethod
-    def from_state_dict(cls, state: dict[str, Any]) -> DisjointLinUCB:
-        """Rebuild a model from ``state_dict()`` output; StateFileError if inconsistent."""
-        sd = check_state_dict(state, cls._KIND)
-        model = cls(
-            sd["n_arms"],
-            sd["d"],
-            alpha=sd["alpha"],
-            lam=sd["lam"],
-            gamma=sd["gamma"],
-            refresh_every=sd["refresh_every"],
-            dtype=sd["dtype"],
-        )
-        model._m.set_state(sd, sd["n_arms"])
-        return model
+    def _ctor_args(cls, sd: dict[str, Any]) -> tuple[int, ...]:
+        return (sd["n_arms"], sd["d"])
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the state to ``path`` atomically (npz + JSON metadata + SHA-256, no pickle)."""
-        save_state(path, self.state_dict())
+    def _layout_state(self, sd: dict[str, Any]) -> dict[str, Any]:
+        return {"n_arms": sd["counts"].shape[0]}
 
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> DisjointLinUCB:
-        """Read a model written by :meth:`save`; StateFileError if the file is damaged."""
-        return cls.from_state_dict(load_state(path, cls._KIND))
+    def _restore(self, sd: dict[str, Any]) -> None:
+        self._m.set_state(sd, sd["n_arms"])

@@ -30,21 +30,20 @@ hyperparameter checks, state dicts and files.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import numpy as np
 
 from uniscale import _core
-from uniscale.bandit._checks import check_alpha, check_d, check_hyper
-from uniscale.bandit.state import FORMAT_VERSION, check_state_dict, load_state, save_state
+from uniscale.bandit._checks import check_d, check_hyper
+from uniscale.bandit._common import CoreModel
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["LinUCB"]
 
 
-class LinUCB:
+class LinUCB(CoreModel):
     """Shared-parameter LinUCB (the paper's form) over joint features X of shape (B, K, d).
 
     Parameters
@@ -176,110 +175,11 @@ class LinUCB:
                 "Sherman-Morrison inverse (are the features far larger than sqrt(lam)?)"
             )
 
-    # ------------------------------------------------------------------ parameters
-
-    @property
-    def d(self) -> int:
-        return self._m.d
-
-    @property
-    def alpha(self) -> float:
-        return self._m.alpha
-
-    @alpha.setter
-    def alpha(self, value: float) -> None:
-        self._m.alpha = check_alpha(f"{self._KIND}.alpha", value)
-
-    @property
-    def lam(self) -> float:
-        return self._m.lam
-
-    @property
-    def gamma(self) -> float:
-        return self._m.gamma
-
-    @property
-    def refresh_every(self) -> int:
-        return self._m.refresh_every
-
-    @property
-    def dtype(self) -> str:
-        return self._m.dtype
-
-    @property
-    def n_updates(self) -> int:
-        return self._m.n_updates
-
-    @property
-    def state_bytes(self) -> int:
-        """Bytes of model state held by the core (padded float64 A, A^{-1}, b, theta, copies)."""
-        return self._m.state_bytes
-
-    @property
-    def theta(self) -> np.ndarray:
-        """float64 (d,): A^{-1} b."""
-        return self._m.state()["theta"]
-
-    @property
-    def A(self) -> np.ndarray:
-        """float64 (d, d): lam I plus the (discounted) sum of x x^T."""
-        return self._m.state()["A"]
-
-    @property
-    def A_inv(self) -> np.ndarray:
-        """float64 (d, d): A^{-1} as kept by Sherman-Morrison steps and refreshes."""
-        return self._m.state()["A_inv"]
-
-    @property
-    def b(self) -> np.ndarray:
-        """float64 (d,): the (discounted) sum of r x."""
-        return self._m.state()["b"]
-
-    @property
-    def counts(self) -> np.ndarray:
-        """int64 (1 + largest arm index seen,): updates per arm index passed to ``update``
-        (indices are below 65536)."""
-        return self._m.state()["counts"]
-
     # ------------------------------------------------------------------ state
 
-    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
-        # copy.deepcopy and pickle (e.g. to another process) go through the state dict; files
-        # should use save/load, which never unpickle.
-        return (type(self).from_state_dict, (self.state_dict(),))
-
-    def state_dict(self) -> dict[str, Any]:
-        """A consistent copy of the whole state (see :mod:`uniscale.bandit.state`)."""
-        sd = self._m.state()
-        sd.update(format_version=FORMAT_VERSION, kind=self._KIND, d=self.d)
-        return sd
-
     @classmethod
-    def from_state_dict(cls, state: dict[str, Any]) -> LinUCB:
-        """Rebuild a model from ``state_dict()`` output (of this class or its reference).
+    def _ctor_args(cls, sd: dict[str, Any]) -> tuple[int, ...]:
+        return (sd["d"],)
 
-        Raises
-        ------
-        uniscale.errors.StateFileError
-            The state is incomplete, inconsistent or of another model kind.
-        """
-        sd = check_state_dict(state, cls._KIND)
-        model = cls(
-            sd["d"],
-            alpha=sd["alpha"],
-            lam=sd["lam"],
-            gamma=sd["gamma"],
-            refresh_every=sd["refresh_every"],
-            dtype=sd["dtype"],
-        )
-        model._m.set_state(sd)
-        return model
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the state to ``path`` atomically (npz + JSON metadata + SHA-256, no pickle)."""
-        save_state(path, self.state_dict())
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> LinUCB:
-        """Read a model written by :meth:`save`; StateFileError if the file is damaged."""
-        return cls.from_state_dict(load_state(path, cls._KIND))
+    def _restore(self, sd: dict[str, Any]) -> None:
+        self._m.set_state(sd)

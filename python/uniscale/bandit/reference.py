@@ -14,7 +14,6 @@ overflow float32 in the compiled model are therefore finite here). Not thread-sa
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import numpy as np
@@ -22,7 +21,6 @@ import numpy as np
 from uniscale.bandit._checks import (
     MAX_ABS,
     as_array,
-    check_alpha,
     check_arms,
     check_bounded,
     check_choice,
@@ -31,7 +29,7 @@ from uniscale.bandit._checks import (
     check_int,
     real_array,
 )
-from uniscale.bandit.state import FORMAT_VERSION, check_state_dict, load_state, save_state
+from uniscale.bandit._common import ReferenceModel
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +167,7 @@ def _check_scores(
     raise ValueError(msg)
 
 
-class LinUCBReference:
+class LinUCBReference(ReferenceModel):
     """numpy LinUCB with shared parameters; see :class:`uniscale.bandit.LinUCB`."""
 
     _KIND = "LinUCB"
@@ -196,14 +194,6 @@ class LinUCBReference:
         self.counts = np.zeros(0, np.int64)
         self.n_updates = 0
         self._since_refresh = 0
-
-    @property
-    def alpha(self) -> float:
-        return self._alpha
-
-    @alpha.setter
-    def alpha(self, value: float) -> None:
-        self._alpha = check_alpha(f"{self._KIND}Reference.alpha", value)
 
     @property
     def state_bytes(self) -> int:
@@ -289,50 +279,12 @@ class LinUCBReference:
         if not self._refresh():
             logger.warning("LinUCBReference.refresh: A is not numerically positive definite")
 
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "format_version": FORMAT_VERSION,
-            "kind": self._KIND,
-            "d": self.d,
-            "alpha": self.alpha,
-            "lam": self.lam,
-            "gamma": self.gamma,
-            "refresh_every": self.refresh_every,
-            "dtype": self.dtype,
-            "n_updates": self.n_updates,
-            "since_refresh": self._since_refresh,
-            "A": self.A.copy(),
-            "A_inv": self.A_inv.copy(),
-            "b": self.b.copy(),
-            "theta": self.theta.copy(),
-            "counts": self.counts.copy(),
-        }
-
     @classmethod
-    def from_state_dict(cls, state: dict[str, Any]) -> LinUCBReference:
-        sd = check_state_dict(state, cls._KIND)
-        model = cls(
-            sd["d"],
-            alpha=sd["alpha"],
-            lam=sd["lam"],
-            gamma=sd["gamma"],
-            refresh_every=sd["refresh_every"],
-            dtype=sd["dtype"],
-        )
-        for key in ("A", "A_inv", "b", "theta", "counts", "n_updates"):
-            setattr(model, key, sd[key])
-        model._since_refresh = sd["since_refresh"]
-        return model
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        save_state(path, self.state_dict())
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> LinUCBReference:
-        return cls.from_state_dict(load_state(path, cls._KIND))
+    def _ctor_args(cls, sd: dict[str, Any]) -> tuple[int, ...]:
+        return (sd["d"],)
 
 
-class DisjointLinUCBReference:
+class DisjointLinUCBReference(ReferenceModel):
     """numpy LinUCB with one (A_a, b_a) per arm; see :class:`uniscale.bandit.DisjointLinUCB`."""
 
     _KIND = "DisjointLinUCB"
@@ -367,14 +319,6 @@ class DisjointLinUCBReference:
     @property
     def n_arms(self) -> int:
         return self.A.shape[0]
-
-    @property
-    def alpha(self) -> float:
-        return self._alpha
-
-    @alpha.setter
-    def alpha(self, value: float) -> None:
-        self._alpha = check_alpha(f"{self._KIND}Reference.alpha", value)
 
     @property
     def state_bytes(self) -> int:
@@ -499,46 +443,10 @@ class DisjointLinUCBReference:
         for key in ("A", "A_inv", "b", "theta", "counts", "_since_refresh"):
             setattr(self, key, getattr(self, key)[keep].copy())
 
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "format_version": FORMAT_VERSION,
-            "kind": self._KIND,
-            "d": self.d,
-            "n_arms": self.n_arms,
-            "alpha": self.alpha,
-            "lam": self.lam,
-            "gamma": self.gamma,
-            "refresh_every": self.refresh_every,
-            "dtype": self.dtype,
-            "n_updates": self.n_updates,
-            "since_refresh": self._since_refresh.copy(),
-            "A": self.A.copy(),
-            "A_inv": self.A_inv.copy(),
-            "b": self.b.copy(),
-            "theta": self.theta.copy(),
-            "counts": self.counts.copy(),
-        }
-
     @classmethod
-    def from_state_dict(cls, state: dict[str, Any]) -> DisjointLinUCBReference:
-        sd = check_state_dict(state, cls._KIND)
-        model = cls(
-            0,
-            sd["d"],
-            alpha=sd["alpha"],
-            lam=sd["lam"],
-            gamma=sd["gamma"],
-            refresh_every=sd["refresh_every"],
-            dtype=sd["dtype"],
-        )
-        for key in ("A", "A_inv", "b", "theta", "counts", "n_updates"):
-            setattr(model, key, sd[key])
-        model._since_refresh = sd["since_refresh"]
-        return model
+    def _ctor_args(cls, sd: dict[str, Any]) -> tuple[int, ...]:
+        # The arms come with the state's arrays.
+        return (0, sd["d"])
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        save_state(path, self.state_dict())
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> DisjointLinUCBReference:
-        return cls.from_state_dict(load_state(path, cls._KIND))
+    def _layout_state(self) -> dict[str, Any]:
+        return {"n_arms": self.n_arms}
