@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from uniscale.answers import canonical_key, extract_answer
-from uniscale.strategies.base import Tracker
+from uniscale.cost import CostCounts
+from uniscale.strategies.base import Strategy, Tracker
 from uniscale.strategies.prompts import build_messages, is_placeholder
 
 logger = logging.getLogger(__name__)
@@ -117,3 +119,96 @@ async def score_solutions(
         scores = await verifier.score(question, texts)
     tracker.counts.merge(scores.counts)
     return scores.path_scores(reduce)
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """What an n-sample strategy has before it aggregates (from
+    :meth:`NSampleStrategy.sample_and_score`).
+
+    Attributes
+    ----------
+    tracker : Tracker
+        Holds the work done so far (generation and scoring).
+    verifier : Verifier or None
+        The verifier used (the default one when none was given); None for unscored strategies.
+    texts : list of str, length n
+    answers : list of (str or None), length n
+    scores : float64 (n,) ndarray or None
+        Path scores; None for unscored strategies.
+    """
+
+    tracker: Tracker
+    verifier: Any | None
+    texts: list[str]
+    answers: list[str | None]
+    scores: np.ndarray | None
+
+
+class NSampleStrategy(Strategy):
+    """Base of the strategies that sample ``n`` whole solutions in one call and aggregate them
+    (self-consistency, best-of-N, weighted vote): their cost estimate and their run's prelude.
+
+    Subclasses are frozen dataclasses declaring ``n``, ``temperature`` and ``top_p`` (and
+    ``reduce`` when ``uses_verifier``); solutions are scored only when ``uses_verifier``.
+    """
+
+    n: int
+    temperature: float
+    top_p: float
+
+    def expected_counts(
+        self,
+        model: str,
+        *,
+        prompt_tokens: int,
+        completion_tokens: int,
+        verifier_model: str | None = None,
+    ) -> CostCounts:
+        self._check_expected(prompt_tokens, completion_tokens)
+        counts = CostCounts(search_steps=1)
+        counts.record_generation(model, [prompt_tokens], [[completion_tokens] * self.n])
+        if self.uses_verifier and verifier_model is not None:
+            counts.record_verification(verifier_model, self.n * (prompt_tokens + completion_tokens))
+        return counts
+
+    async def sample_and_score(
+        self,
+        question: str,
+        engine: Any,
+        *,
+        verifier: Any | None,
+        answer_kind: Any,
+        max_tokens: int,
+        seed: int | None,
+    ) -> Sampled:
+        """Check the run's arguments, sample ``n`` solutions, extract their answers and, when the
+        strategy uses a verifier, score them (``verifier`` or the default one; ``self.reduce``).
+        """
+        self._check_run(question, max_tokens, seed)
+        verifier = default_verifier(verifier, engine) if self.uses_verifier else None
+        tracker = Tracker(engine)
+        outs = await sample_solutions(
+            tracker,
+            question,
+            n=self.n,
+            answer_kind=answer_kind,
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            seed=seed,
+            logprobs=verifier is not None and verifier.uses_logprobs,
+        )
+        texts = [c.text for c in outs]
+        answers = answers_of(texts, answer_kind)
+        scores = None
+        if verifier is not None:
+            scores = await score_solutions(
+                f"{type(self).__name__}.run",
+                verifier,
+                tracker,
+                question,
+                outs,
+                reduce=self.reduce,  # type: ignore[attr-defined]
+            )
+        return Sampled(tracker, verifier, texts, answers, scores)

@@ -9,14 +9,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from uniscale.cost import CostCounts, ModelSpec
-from uniscale.strategies._sampling import (
-    answers_of,
-    default_verifier,
-    sample_solutions,
-    score_solutions,
-)
-from uniscale.strategies.base import Strategy, Tracker, check_float, check_int
+from uniscale.cost import ModelSpec
+from uniscale.strategies._sampling import NSampleStrategy
+from uniscale.strategies.base import check_float, check_int
 from uniscale.strategies.result import StrategyResult
 from uniscale.strategies.verifiers.base import REDUCE_MODES
 
@@ -26,7 +21,7 @@ __all__ = ["BestOfN"]
 
 
 @dataclass(frozen=True)
-class BestOfN(Strategy):
+class BestOfN(NSampleStrategy):
     """n sampled solutions; the verifier's favourite among those that state an answer wins
     (``aggregate.best_of_n``; ties to the lowest index).
 
@@ -53,21 +48,6 @@ class BestOfN(Strategy):
         if self.reduce not in REDUCE_MODES:
             raise ValueError(f"BestOfN: reduce must be one of {REDUCE_MODES}, got {self.reduce!r}")
 
-    def expected_counts(
-        self,
-        model: str,
-        *,
-        prompt_tokens: int,
-        completion_tokens: int,
-        verifier_model: str | None = None,
-    ) -> CostCounts:
-        self._check_expected(prompt_tokens, completion_tokens)
-        counts = CostCounts(search_steps=1)
-        counts.record_generation(model, [prompt_tokens], [[completion_tokens] * self.n])
-        if verifier_model is not None:
-            counts.record_verification(verifier_model, self.n * (prompt_tokens + completion_tokens))
-        return counts
-
     async def run(
         self,
         question: str,
@@ -81,36 +61,25 @@ class BestOfN(Strategy):
     ) -> StrategyResult:
         from uniscale.aggregate import best_of_n
 
-        self._check_run(question, max_tokens, seed)
-        verifier = default_verifier(verifier, engine)
-        tracker = Tracker(engine)
-        outs = await sample_solutions(
-            tracker,
+        s = await self.sample_and_score(
             question,
-            n=self.n,
+            engine,
+            verifier=verifier,
             answer_kind=answer_kind,
             max_tokens=max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
             seed=seed,
-            logprobs=verifier.uses_logprobs,
         )
-        texts = [c.text for c in outs]
-        answers = answers_of(texts, answer_kind)
-        scores = await score_solutions(
-            "BestOfN.run", verifier, tracker, question, outs, reduce=self.reduce
-        )
-        valid = np.array([a is not None for a in answers], dtype=bool)
-        best = best_of_n(scores[None, :], valid[None, :])
+        valid = np.array([a is not None for a in s.answers], dtype=bool)
+        best = best_of_n(s.scores[None, :], valid[None, :])
         index = int(best.index[0])
         chosen = index if index >= 0 else None
         return StrategyResult(
-            answer=answers[chosen] if chosen is not None else None,
-            candidates=texts,
-            candidate_answers=answers,
-            verifier_scores=scores,
+            answer=s.answers[chosen] if chosen is not None else None,
+            candidates=s.texts,
+            candidate_answers=s.answers,
+            verifier_scores=s.scores,
             chosen=chosen,
             agreement=None,
-            cost=tracker.cost(verifier, specs),
+            cost=s.tracker.cost(s.verifier, specs),
             strategy=self.name,
         )

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from uniscale.cost import CostCounts, ModelSpec
-from uniscale.strategies._sampling import answers_of, first_with_id, sample_solutions, vote_ids
-from uniscale.strategies.base import Strategy, Tracker, check_float, check_int
+from uniscale.cost import ModelSpec
+from uniscale.strategies._sampling import NSampleStrategy, first_with_id, vote_ids
+from uniscale.strategies.base import check_float, check_int
 from uniscale.strategies.result import StrategyResult
 
 logger = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ __all__ = ["SelfConsistency"]
 
 
 @dataclass(frozen=True)
-class SelfConsistency(Strategy):
+class SelfConsistency(NSampleStrategy):
     """n sampled solutions; the most frequent answer wins (``aggregate.majority_vote``).
 
     Answers vote together when their :func:`uniscale.answers.canonical_key` is equal; a
@@ -42,19 +42,6 @@ class SelfConsistency(Strategy):
         check_float("SelfConsistency", "temperature", self.temperature, lo=0.0)
         check_float("SelfConsistency", "top_p", self.top_p, lo=0.0, hi=1.0)
 
-    def expected_counts(
-        self,
-        model: str,
-        *,
-        prompt_tokens: int,
-        completion_tokens: int,
-        verifier_model: str | None = None,
-    ) -> CostCounts:
-        self._check_expected(prompt_tokens, completion_tokens)
-        counts = CostCounts(search_steps=1)
-        counts.record_generation(model, [prompt_tokens], [[completion_tokens] * self.n])
-        return counts
-
     async def run(
         self,
         question: str,
@@ -68,31 +55,24 @@ class SelfConsistency(Strategy):
     ) -> StrategyResult:
         from uniscale.aggregate import majority_vote
 
-        self._check_run(question, max_tokens, seed)
-        tracker = Tracker(engine)
-        outs = await sample_solutions(
-            tracker,
+        s = await self.sample_and_score(
             question,
-            n=self.n,
+            engine,
+            verifier=verifier,
             answer_kind=answer_kind,
             max_tokens=max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
             seed=seed,
-            logprobs=False,
         )
-        texts = [c.text for c in outs]
-        answers = answers_of(texts, answer_kind)
-        ids = vote_ids(answers, answer_kind)
+        ids = vote_ids(s.answers, answer_kind)
         vote = majority_vote(ids[None, :])
         chosen = first_with_id(ids, int(vote.winner[0]))
         return StrategyResult(
-            answer=answers[chosen] if chosen is not None else None,
-            candidates=texts,
-            candidate_answers=answers,
+            answer=s.answers[chosen] if chosen is not None else None,
+            candidates=s.texts,
+            candidate_answers=s.answers,
             verifier_scores=None,
             chosen=chosen,
             agreement=float(vote.agreement[0]),
-            cost=tracker.cost(None, specs),
+            cost=s.tracker.cost(None, specs),
             strategy=self.name,
         )

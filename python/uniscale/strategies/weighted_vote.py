@@ -7,16 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from uniscale.cost import CostCounts, ModelSpec
-from uniscale.strategies._sampling import (
-    answers_of,
-    default_verifier,
-    first_with_id,
-    sample_solutions,
-    score_solutions,
-    vote_ids,
-)
-from uniscale.strategies.base import Strategy, Tracker, check_float, check_int
+from uniscale.cost import ModelSpec
+from uniscale.strategies._sampling import NSampleStrategy, first_with_id, vote_ids
+from uniscale.strategies.base import check_float, check_int
 from uniscale.strategies.result import StrategyResult
 from uniscale.strategies.verifiers.base import REDUCE_MODES
 
@@ -26,7 +19,7 @@ __all__ = ["WeightedVote"]
 
 
 @dataclass(frozen=True)
-class WeightedVote(Strategy):
+class WeightedVote(NSampleStrategy):
     """n sampled solutions; the answer with the largest total verifier score wins
     (``aggregate.weighted_vote``; ties to the answer that appears first).
 
@@ -55,21 +48,6 @@ class WeightedVote(Strategy):
         if self.reduce not in modes:
             raise ValueError(f"WeightedVote: reduce must be one of {modes}, got {self.reduce!r}")
 
-    def expected_counts(
-        self,
-        model: str,
-        *,
-        prompt_tokens: int,
-        completion_tokens: int,
-        verifier_model: str | None = None,
-    ) -> CostCounts:
-        self._check_expected(prompt_tokens, completion_tokens)
-        counts = CostCounts(search_steps=1)
-        counts.record_generation(model, [prompt_tokens], [[completion_tokens] * self.n])
-        if verifier_model is not None:
-            counts.record_verification(verifier_model, self.n * (prompt_tokens + completion_tokens))
-        return counts
-
     async def run(
         self,
         question: str,
@@ -83,35 +61,24 @@ class WeightedVote(Strategy):
     ) -> StrategyResult:
         from uniscale.aggregate import weighted_vote
 
-        self._check_run(question, max_tokens, seed)
-        verifier = default_verifier(verifier, engine)
-        tracker = Tracker(engine)
-        outs = await sample_solutions(
-            tracker,
+        s = await self.sample_and_score(
             question,
-            n=self.n,
+            engine,
+            verifier=verifier,
             answer_kind=answer_kind,
             max_tokens=max_tokens,
-            temperature=self.temperature,
-            top_p=self.top_p,
             seed=seed,
-            logprobs=verifier.uses_logprobs,
         )
-        texts = [c.text for c in outs]
-        answers = answers_of(texts, answer_kind)
-        scores = await score_solutions(
-            "WeightedVote.run", verifier, tracker, question, outs, reduce=self.reduce
-        )
-        ids = vote_ids(answers, answer_kind)
-        vote = weighted_vote(ids[None, :], scores[None, :])
+        ids = vote_ids(s.answers, answer_kind)
+        vote = weighted_vote(ids[None, :], s.scores[None, :])
         chosen = first_with_id(ids, int(vote.winner[0]))
         return StrategyResult(
-            answer=answers[chosen] if chosen is not None else None,
-            candidates=texts,
-            candidate_answers=answers,
-            verifier_scores=scores,
+            answer=s.answers[chosen] if chosen is not None else None,
+            candidates=s.texts,
+            candidate_answers=s.answers,
+            verifier_scores=s.scores,
             chosen=chosen,
             agreement=float(vote.share[0]),
-            cost=tracker.cost(verifier, specs),
+            cost=s.tracker.cost(s.verifier, specs),
             strategy=self.name,
         )
